@@ -1,0 +1,133 @@
+package scheduler
+
+
+// Filter decides whether a pod may go on a node. When it may not, Reason is the phrase that
+// Kubernetes prints in "0/5 nodes are available: <count> <reason>", e.g. "Insufficient memory".
+// Filters must not mutate their arguments; they run for many nodes per pod.
+type Filter interface {
+	Name() string
+	Filter(pod *PodInfo, node *NodeInfo) (ok bool, reason string)
+}
+
+// Scorer ranks feasible nodes for a pod: 0 (worst) to MaxScore (best). The scheduler multiplies
+// by Weight and adds up the scorers.
+type Scorer interface {
+	Name() string
+	Score(pod *PodInfo, node *NodeInfo) float64
+}
+
+// MaxScore is the best score a Scorer gives.
+const MaxScore = 100
+
+// WeightedScorer is a Scorer with its weight.
+type WeightedScorer struct {
+	Scorer
+	Weight float64
+}
+
+// Reasons Kubernetes prints, kept word for word so operators recognise them.
+const (
+	ReasonNotReady      = "node(s) had untolerated taint {node.kubernetes.io/not-ready: }"
+	ReasonUnschedulable = "node(s) were unschedulable"
+	ReasonNodeSelector  = "node(s) didn't match Pod's node affinity/selector"
+	ReasonNodeName      = "node(s) didn't match the requested node name"
+	ReasonTooManyPods   = "Too many pods"
+)
+
+// NodeReady keeps pods off nodes that are not Ready or are cordoned.
+type NodeReady struct{}
+
+// Name implements Filter.
+func (NodeReady) Name() string { return "NodeReady" }
+
+// Filter implements Filter.
+func (NodeReady) Filter(_ *PodInfo, n *NodeInfo) (bool, string) {
+	if !n.Ready {
+		return false, ReasonNotReady
+	}
+	if n.Node.Spec.Unschedulable {
+		return false, ReasonUnschedulable
+	}
+	return true, ""
+}
+
+// NodeName keeps a pod that names its node in spec.nodeName on that node.
+type NodeName struct{}
+
+// Name implements Filter.
+func (NodeName) Name() string { return "NodeName" }
+
+// Filter implements Filter.
+func (NodeName) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
+	if p.Pod.Spec.NodeName != "" && p.Pod.Spec.NodeName != n.Name {
+		return false, ReasonNodeName
+	}
+	return true, ""
+}
+
+// NodeSelector requires every nodeSelector label of the pod on the node.
+type NodeSelector struct{}
+
+// Name implements Filter.
+func (NodeSelector) Name() string { return "NodeSelector" }
+
+// Filter implements Filter.
+func (NodeSelector) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
+	for k, v := range p.Pod.Spec.NodeSelector {
+		if n.Node.Labels[k] != v {
+			return false, ReasonNodeSelector
+		}
+	}
+	return true, ""
+}
+
+// ResourcesFit requires the node's unrequested cpu, memory and pod slots to cover the pod.
+type ResourcesFit struct{}
+
+// Name implements Filter.
+func (ResourcesFit) Name() string { return "NodeResourcesFit" }
+
+// Filter implements Filter.
+func (ResourcesFit) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
+	free := n.Allocatable.Sub(n.Requested)
+	switch {
+	case n.Allocatable.Pods > 0 && free.Pods < 1:
+		return false, ReasonTooManyPods
+	case p.Requests.MilliCPU > 0 && p.Requests.MilliCPU > free.MilliCPU:
+		return false, "Insufficient cpu"
+	case p.Requests.Memory > 0 && p.Requests.Memory > free.Memory:
+		return false, "Insufficient memory"
+	}
+	return true, ""
+}
+
+// LeastAllocated prefers nodes with the most unrequested cpu and memory, spreading load
+// (Kubernetes' default NodeResourcesFit scoring strategy).
+type LeastAllocated struct{}
+
+// Name implements Scorer.
+func (LeastAllocated) Name() string { return "LeastAllocated" }
+
+// Score implements Scorer.
+func (LeastAllocated) Score(p *PodInfo, n *NodeInfo) float64 {
+	return (freeFraction(n.Requested.MilliCPU+p.Requests.MilliCPU, n.Allocatable.MilliCPU) +
+		freeFraction(n.Requested.Memory+p.Requests.Memory, n.Allocatable.Memory)) / 2 * MaxScore
+}
+
+func freeFraction(used, capacity int64) float64 {
+	if capacity <= 0 || used >= capacity {
+		return 0
+	}
+	return float64(capacity-used) / float64(capacity)
+}
+
+// DefaultFilters are the built-in filters, cheapest and most selective first so most nodes are
+// rejected early.
+func DefaultFilters() []Filter {
+	return []Filter{NodeReady{}, NodeName{}, NodeSelector{}, ResourcesFit{}}
+}
+
+// DefaultScorers are the built-in scorers.
+func DefaultScorers() []WeightedScorer {
+	return []WeightedScorer{{Scorer: LeastAllocated{}, Weight: 1}}
+}
