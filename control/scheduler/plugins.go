@@ -1,6 +1,5 @@
 package scheduler
 
-
 // Filter decides whether a pod may go on a node. When it may not, Reason is the phrase that
 // Kubernetes prints in "0/5 nodes are available: <count> <reason>", e.g. "Insufficient memory".
 // Filters must not mutate their arguments; they run for many nodes per pod.
