@@ -439,97 +439,115 @@ func ownedView(obj map[string]any, sc scope) map[string]any {
 // element without its merge key, or two with the same key, is an error;
 // otherwise such elements are skipped.
 func changedFields(a map[string]any, b any, sn *schemaNode, strict bool) (*fieldSet, error) {
-	w := fieldWalker{strict: strict}
-	s := &fieldSet{}
 	var bv any
 	if bm, ok := b.(map[string]any); ok && bm != nil {
 		bv = bm
 	}
-	if err := w.object(a, bv, sn, s, nil); err != nil {
+	s, err := fieldWalker{strict: strict}.object(a, bv, sn, nil, make(trail, 0, 32))
+	if err != nil {
 		return nil, err
+	}
+	if s == nil {
+		s = &fieldSet{}
 	}
 	return s, nil
 }
 
 // goneFields returns the fields of a that b does not have at all.
 func goneFields(a, b map[string]any, sn *schemaNode) *fieldSet {
-	w := fieldWalker{gone: true}
-	s := &fieldSet{}
 	var bv any
 	if b != nil {
 		bv = b
 	}
-	_ = w.object(a, bv, sn, s, nil)
+	s, _ := fieldWalker{gone: true}.object(a, bv, sn, nil, make(trail, 0, 32))
+	if s == nil {
+		s = &fieldSet{}
+	}
 	return s
 }
 
-// fieldWalker walks a value a beside b (nil where b lacks it) and marks the
+// fieldWalker walks a value a beside b (nil where b lacks it) and returns the
 // fields of a that changed: whose value differs (or, with gone, that b does
-// not have). Keyed list elements missing from b are marked as a whole.
+// not have). Keyed list elements missing from b are marked as a whole. It
+// returns nil for nothing, so unchanged fields cost no allocation.
 type fieldWalker struct {
 	gone   bool
 	strict bool
 }
 
-func (w fieldWalker) object(a map[string]any, b any, sn *schemaNode, node *fieldSet, at trail) error {
+// object adds a's changed fields to node (allocating it when needed) and
+// returns node.
+func (w fieldWalker) object(a map[string]any, b any, sn *schemaNode, node *fieldSet, at trail) (*fieldSet, error) {
 	bm, _ := b.(map[string]any)
 	for k, av := range a {
 		if av == nil {
 			continue
 		}
-		c := &fieldSet{}
 		var bv any
 		if bm != nil {
 			bv = bm[k]
 		}
-		if err := w.value(av, bv, sn.child(k), c, at.field(k)); err != nil {
-			return err
+		c, err := w.value(av, bv, sn.child(k), at.field(k))
+		if err != nil {
+			return nil, err
 		}
-		node.attach("f:"+k, c)
+		if c != nil {
+			if node == nil {
+				node = &fieldSet{}
+			}
+			node.attach("f:"+k, c)
+		}
 	}
-	return nil
+	return node, nil
 }
 
-func (w fieldWalker) value(a, b any, sn *schemaNode, node *fieldSet, at trail) error {
+func (w fieldWalker) leaf(changed bool) *fieldSet {
+	if !changed {
+		return nil
+	}
+	return &fieldSet{self: true}
+}
+
+func (w fieldWalker) value(a, b any, sn *schemaNode, at trail) (*fieldSet, error) {
 	switch x := a.(type) {
 	case map[string]any:
 		if len(x) == 0 {
 			_, isMap := b.(map[string]any)
-			node.self = b == nil || (!w.gone && !isMap)
-			return nil
+			return w.leaf(b == nil || (!w.gone && !isMap)), nil
 		}
-		return w.object(x, b, sn, node, at)
+		return w.object(x, b, sn, nil, at)
 	case []any:
 		bl, isList := b.([]any)
 		if len(x) == 0 && (sn.keyed() || sn.set()) {
-			node.self = b == nil || (!w.gone && !isList)
-			return nil
+			return w.leaf(b == nil || (!w.gone && !isList)), nil
 		}
 		switch {
 		case sn.keyed():
-			return w.keyedList(x, bl, sn, node, at)
+			return w.keyedList(x, bl, sn, at)
 		case sn.set():
 			have := make(map[string]bool, len(bl))
 			for _, e := range bl {
 				have[canonicalKey(e)] = true
 			}
+			var node *fieldSet
 			for _, e := range x {
 				if e != nil && !have[canonicalKey(e)] {
+					if node == nil {
+						node = &fieldSet{}
+					}
 					node.ensure(valueElement(e)).self = true
 				}
 			}
-			return nil
+			return node, nil
 		}
 	}
 	if w.gone {
-		node.self = b == nil
-	} else {
-		node.self = !valueEqual(a, b)
+		return w.leaf(b == nil), nil
 	}
-	return nil
+	return w.leaf(!valueEqual(a, b)), nil
 }
 
-func (w fieldWalker) keyedList(a, b []any, sn *schemaNode, node *fieldSet, at trail) error {
+func (w fieldWalker) keyedList(a, b []any, sn *schemaNode, at trail) (*fieldSet, error) {
 	key := sn.mergeKey
 	var byKey map[string]any
 	if len(b) > 0 {
@@ -546,34 +564,40 @@ func (w fieldWalker) keyedList(a, b []any, sn *schemaNode, node *fieldSet, at tr
 	if w.strict {
 		seen = make(map[string]bool, len(a))
 	}
+	var node *fieldSet
 	for i, e := range a {
 		m, ok := e.(map[string]any)
 		kv, hasKey := m[key]
 		if !ok || !hasKey || kv == nil {
 			if w.strict {
-				return invalidf(at.index(i), "element of a list merged by %q has no %q", key, key)
+				return nil, invalidf(at.index(i), "element of a list merged by %q has no %q", key, key)
 			}
 			continue
 		}
 		ck := canonicalKey(kv)
 		if w.strict {
 			if seen[ck] {
-				return invalidf(at.index(i), "duplicate element with %s=%v", key, kv)
+				return nil, invalidf(at.index(i), "duplicate element with %s=%v", key, kv)
 			}
 			seen[ck] = true
 		}
-		c := &fieldSet{}
+		var c *fieldSet
 		bItem, found := byKey[ck]
 		if !found {
-			c.self = true
-			bItem = nil
+			c, bItem = &fieldSet{self: true}, nil
 		}
-		if err := w.object(m, bItem, sn, c, at.index(i)); err != nil {
-			return err
+		c, err := w.object(m, bItem, sn, c, at.index(i))
+		if err != nil {
+			return nil, err
 		}
-		node.attach(keyElement(key, kv), c)
+		if c != nil {
+			if node == nil {
+				node = &fieldSet{}
+			}
+			node.attach(keyElement(key, kv), c)
+		}
 	}
-	return nil
+	return node, nil
 }
 
 // mergeApplied merges an applied configuration value into a live one.
@@ -680,8 +704,8 @@ func isKeyField(path []string) bool {
 	return isKey
 }
 
-// removePath deletes the value at path under obj. Objects left empty by the
-// deletion go too, unless kept has them as members.
+// removePath deletes the value at path under obj. Objects and lists left
+// empty by the deletion go too, unless kept has them as members.
 func removePath(obj map[string]any, path []string, kept *fieldSet) (map[string]any, bool) {
 	v, did := removeIn(obj, path, kept)
 	m, _ := v.(map[string]any)
@@ -710,7 +734,7 @@ func removeIn(v any, path []string, kept *fieldSet) (any, bool) {
 		}
 		nc, did := removeIn(child, rest, kept.child(el))
 		m[body] = nc
-		if cm, isMap := nc.(map[string]any); did && isMap && len(cm) == 0 && !isMember(kept.child(el)) {
+		if did && isEmptyContainer(nc) && !isMember(kept.child(el)) {
 			delete(m, body)
 		}
 		return m, did
@@ -760,13 +784,21 @@ func removeIn(v any, path []string, kept *fieldSet) (any, bool) {
 	return v, false
 }
 
-// pruneNulls removes null fields from objects, recursively.
+// pruneNulls removes null fields from objects, recursively, and the objects
+// that held nothing but nulls.
 func pruneNulls(v any) {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, c := range x {
 			if c == nil {
 				delete(x, k)
+				continue
+			}
+			if cm, ok := c.(map[string]any); ok && len(cm) > 0 {
+				pruneNulls(cm)
+				if len(cm) == 0 {
+					delete(x, k)
+				}
 				continue
 			}
 			pruneNulls(c)
@@ -779,3 +811,13 @@ func pruneNulls(v any) {
 }
 
 func isMember(s *fieldSet) bool { return s != nil && s.self }
+
+func isEmptyContainer(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		return len(x) == 0
+	case []any:
+		return len(x) == 0
+	}
+	return false
+}

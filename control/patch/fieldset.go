@@ -214,12 +214,28 @@ func (s *fieldSet) encodeTo(b *bytes.Buffer) {
 			b.WriteByte(',')
 		}
 		first = false
-		q, _ := json.Marshal(k)
-		b.Write(q)
+		writeJSONString(b, k)
 		b.WriteByte(':')
 		s.children[k].encodeTo(b)
 	}
 	b.WriteByte('}')
+}
+
+// writeJSONString writes s as a JSON string, quickly when it needs no escapes.
+func writeJSONString(b *bytes.Buffer, s string) {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	if !plain {
+		q, _ := json.Marshal(s)
+		b.Write(q)
+		return
+	}
+	b.WriteByte('"')
+	b.WriteString(s)
+	b.WriteByte('"')
 }
 
 // parseFieldsV1 decodes the FieldsV1 encoding. Keys of list elements are

@@ -54,7 +54,7 @@ func Strategic(original, patch []byte, kind string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apply strategic merge patch: %w", err)
 	}
-	out, err := strategicMap(orig, p, schemaRoot(kind), nil)
+	out, err := strategicMap(orig, p, schemaRoot(kind), make(trail, 0, 32))
 	if err != nil {
 		return nil, fmt.Errorf("apply strategic merge patch: %w", err)
 	}
