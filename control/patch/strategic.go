@@ -267,6 +267,9 @@ func strategicList(cur, patch []any, sn *schemaNode, at trail) ([]any, error) {
 			if sn == nil || sn.strategy != StrategyMerge {
 				return nil, invalidf(at.index(i), "{%q: \"merge\"} on a list that is replaced, not merged", directivePatch)
 			}
+			if len(m) > 1 { // an element asking for the default: merge it
+				items = append(items, e)
+			}
 		default:
 			return nil, invalidf(at.index(i), "unknown %s directive %v: want replace, delete or merge", directivePatch, d)
 		}
