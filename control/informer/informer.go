@@ -130,12 +130,16 @@ func (i *Informer[T]) AddHandler(h Handler[T]) {
 	i.push(notification[T]{op: opAddHandler, handler: &h, items: items})
 }
 
-// Run lists and watches until ctx ends, then returns nil; it returns ErrAlreadyRunning if the
-// informer was run before. Failures are retried with back-off, never returned.
+// Run lists and watches until ctx ends, then returns nil. It may be called again after it
+// returned: the cache is kept and the new run resumes watching from the last revision seen
+// (listing again only if that revision is gone), so handlers see the changes made meanwhile.
+// It returns ErrAlreadyRunning if another Run is in progress. Failures are retried with
+// back-off, never returned.
 func (i *Informer[T]) Run(ctx context.Context) error {
 	if !i.running.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
 	}
+	defer i.running.Store(false)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -143,13 +147,16 @@ func (i *Informer[T]) Run(ctx context.Context) error {
 	defer wg.Wait()
 
 	bo := backoff{min: i.minDelay, max: i.maxDelay}
+	needList := i.LastResourceVersion() == ""
 	for ctx.Err() == nil {
-		if err := i.relist(ctx); err != nil {
-			bo.wait(ctx)
-			continue
+		if needList {
+			if err := i.relist(ctx); err != nil {
+				bo.wait(ctx)
+				continue
+			}
+			bo.reset()
 		}
-		bo.reset()
-		i.watchUntilGone(ctx, &bo)
+		needList = i.watchUntilGone(ctx, &bo)
 	}
 	return nil
 }
@@ -207,8 +214,9 @@ func (i *Informer[T]) relist(ctx context.Context) error {
 }
 
 // watchUntilGone watches from the last revision, reconnecting after clean ends and (with
-// back-off) after failures, until ctx ends or the revision is gone and a relist is needed.
-func (i *Informer[T]) watchUntilGone(ctx context.Context, bo *backoff) {
+// back-off) after failures, until ctx ends (false) or the revision is gone and a relist is
+// needed (true).
+func (i *Informer[T]) watchUntilGone(ctx context.Context, bo *backoff) bool {
 	for ctx.Err() == nil {
 		opts := i.opts
 		opts.Limit = 0
@@ -218,39 +226,43 @@ func (i *Informer[T]) watchUntilGone(ctx context.Context, bo *backoff) {
 			// Spread reconnects of many informers, as client-go does.
 			opts.TimeoutSeconds = 300 + rand.Int64N(300)
 		}
+		started := time.Now()
 		w, err := i.res.Watch(ctx, opts)
 		if err != nil {
 			if api.IsGone(err) {
-				return
+				return true
 			}
 			bo.wait(ctx)
 			continue
 		}
-		gone, failed := i.consume(ctx, w, bo)
+		gone, failed, got := i.consume(ctx, w, bo)
 		w.Stop()
 		if gone {
-			return
+			return true
 		}
-		if failed {
+		// A stream that broke, or that the server ended at once without a single event, is
+		// retried after a back-off so a misbehaving server is not hammered; a stream that
+		// simply timed out is resumed at once.
+		if failed || (!got && time.Since(started) < time.Second) {
 			bo.wait(ctx)
 		}
 	}
+	return false
 }
 
-// consume applies a watch's events until it ends; it reports whether the revision is gone
-// and whether the stream failed (as opposed to ending cleanly after some events).
-func (i *Informer[T]) consume(ctx context.Context, w *client.Watcher[T], bo *backoff) (gone, failed bool) {
-	got := false
+// consume applies a watch's events until it ends; it reports whether the revision is gone,
+// whether the stream failed (as opposed to ending cleanly), and whether any event came.
+func (i *Informer[T]) consume(ctx context.Context, w *client.Watcher[T], bo *backoff) (gone, failed, got bool) {
 	for {
 		select {
 		case <-ctx.Done():
-			return false, false
+			return false, false, got
 		case ev, ok := <-w.Events():
 			if !ok {
-				return false, !got // a stream that ends before any event is treated as a failure
+				return false, false, got
 			}
 			if ev.Err != nil {
-				return api.IsGone(ev.Err), true
+				return api.IsGone(ev.Err), true, got
 			}
 			got = true
 			bo.reset()
