@@ -1,0 +1,82 @@
+package apiserver_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/wasmkube/wasmkube/control/api"
+)
+
+func TestCRUD(t *testing.T) {
+	e := start(t)
+	const base = "/apis/apps/v1/namespaces/default/deployments"
+
+	created := e.must(http.StatusCreated, "POST", base, deployment("hello", 2))
+	var d api.Deployment
+	created.decode(t, &d)
+	if d.UID == "" || d.ResourceVersion == "" || d.Generation != 1 || d.CreationTimestamp.IsZero() {
+		t.Fatalf("created deployment lacks server fields: %s", created.body)
+	}
+	if d.Namespace != "default" || *d.Spec.Replicas != 2 || d.Spec.Strategy.Type != "RollingUpdate" {
+		t.Fatalf("created deployment not defaulted: %s", created.body)
+	}
+	if len(d.ManagedFields) == 0 || d.ManagedFields[0].Manager != "apiserver-test" {
+		t.Fatalf("managedFields = %+v, want one entry of apiserver-test", d.ManagedFields)
+	}
+
+	var got api.Deployment
+	e.must(http.StatusOK, "GET", base+"/hello", nil).decode(t, &got)
+	if got.ResourceVersion != d.ResourceVersion || got.UID != d.UID {
+		t.Fatalf("get: rv %s uid %s, want %s %s", got.ResourceVersion, got.UID, d.ResourceVersion, d.UID)
+	}
+
+	var list api.List[api.Deployment]
+	e.must(http.StatusOK, "GET", base, nil).decode(t, &list)
+	if list.Kind != "DeploymentList" || list.APIVersion != "apps/v1" || len(list.Items) != 1 || list.ResourceVersion == "" {
+		t.Fatalf("list = %+v", list)
+	}
+	if list.Items[0].ResourceVersion != d.ResourceVersion {
+		t.Fatalf("listed rv %s, want %s", list.Items[0].ResourceVersion, d.ResourceVersion)
+	}
+
+	// Update: spec change bumps generation; status in the main resource is ignored.
+	got.Spec.Replicas = api.Ptr[int32](5)
+	got.Status.Replicas = 7
+	var upd api.Deployment
+	e.must(http.StatusOK, "PUT", base+"/hello", got).decode(t, &upd)
+	if upd.Generation != 2 || *upd.Spec.Replicas != 5 || upd.Status.Replicas != 0 || upd.ResourceVersion == got.ResourceVersion {
+		t.Fatalf("update: %+v", upd)
+	}
+
+	// A stale resourceVersion is a conflict, and changes nothing.
+	got.Spec.Replicas = api.Ptr[int32](9)
+	st := e.must(http.StatusConflict, "PUT", base+"/hello", got).status(t)
+	want := `Operation cannot be fulfilled on deployments.apps "hello": the object has been modified; please apply your changes to the latest version and try again`
+	if st.Message != want || st.Reason != api.ReasonConflict {
+		t.Fatalf("conflict: %q %s, want %q", st.Message, st.Reason, want)
+	}
+	var now api.Deployment
+	e.must(http.StatusOK, "GET", base+"/hello", nil).decode(t, &now)
+	if *now.Spec.Replicas != 5 {
+		t.Fatalf("replicas after a conflict = %d, want 5", *now.Spec.Replicas)
+	}
+
+	// Status subresource changes the status only.
+	now.Status.Replicas = 3
+	now.Spec.Replicas = api.Ptr[int32](1)
+	var stat api.Deployment
+	e.must(http.StatusOK, "PUT", base+"/hello/status", now).decode(t, &stat)
+	if stat.Status.Replicas != 3 || *stat.Spec.Replicas != 5 || stat.Generation != 2 {
+		t.Fatalf("status update: replicas %d/%d generation %d", stat.Status.Replicas, *stat.Spec.Replicas, stat.Generation)
+	}
+
+	// Delete answers a Success Status, and the object is gone.
+	st = e.must(http.StatusOK, "DELETE", base+"/hello", nil).status(t)
+	if st.Status != api.StatusSuccess || st.Details == nil || st.Details.Name != "hello" || st.Details.UID != d.UID {
+		t.Fatalf("delete status: %+v", st)
+	}
+	st = e.must(http.StatusNotFound, "GET", base+"/hello", nil).status(t)
+	if st.Message != `deployments.apps "hello" not found` {
+		t.Fatalf("not found message %q", st.Message)
+	}
+}

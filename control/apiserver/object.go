@@ -1,0 +1,465 @@
+package apiserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strconv"
+	"time"
+
+	"github.com/wasmkube/wasmkube/control/api"
+	"github.com/wasmkube/wasmkube/control/patch"
+	"github.com/wasmkube/wasmkube/control/store"
+)
+
+// writeOptions are what create, update, patch and delete requests share.
+type writeOptions struct {
+	manager string // field manager for managedFields
+	dryRun  bool
+	// apply marks a server-side apply: managedFields are already computed.
+	apply bool
+}
+
+type createOptions = writeOptions
+
+// key returns the store key of an object of r.
+func key(r *resource, namespace, name string) string {
+	if !r.Namespaced {
+		namespace = ""
+	}
+	return store.Key(r.Resource, namespace, name)
+}
+
+// createObject stores a new object and returns its JSON with its resourceVersion. obj is
+// decoded and its kind checked; its namespace is the request's.
+func (s *Server) createObject(ctx context.Context, r *resource, obj api.Object, _ string, opts createOptions) ([]byte, error) {
+	m := obj.GetObjectMeta()
+	if m.ResourceVersion != "" {
+		return nil, api.BadRequest("resourceVersion should not be set on objects to be created")
+	}
+	managed := m.ManagedFields
+	prepareCreate(r, obj)
+	if opts.apply {
+		m.ManagedFields = managed
+	}
+	generated := false
+	if m.Name == "" && m.GenerateName != "" {
+		m.Name = generateName(m.GenerateName)
+		generated = true
+	}
+	api.Default(obj)
+	if errs := api.Validate(obj, nil); len(errs) > 0 {
+		return nil, api.Invalid(r.GroupKind(), nameForError(m), errs)
+	}
+	if r.Namespaced {
+		if err := s.checkNamespace(ctx, r, m.Namespace, m.Name); err != nil {
+			return nil, err
+		}
+	}
+	if !opts.apply {
+		if err := s.recordManaged(obj, nil, opts.manager, ""); err != nil {
+			return nil, err
+		}
+	}
+	var alloc *allocation
+	if svc, ok := obj.(*api.Service); ok {
+		var err error
+		if alloc, err = s.alloc.allocate(ctx, svc, nil, opts.dryRun); err != nil {
+			return nil, err
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		b, err := encode(obj)
+		if err != nil {
+			s.alloc.release(ctx, alloc)
+			return nil, api.InternalError(err)
+		}
+		if len(b) > s.cfg.MaxObjectBytes {
+			s.alloc.release(ctx, alloc)
+			return nil, tooLarge(r, m.Name, len(b), s.cfg.MaxObjectBytes)
+		}
+		if opts.dryRun {
+			return b, nil
+		}
+		rev, err := s.store.Create(ctx, key(r, m.Namespace, m.Name), b)
+		if err == nil {
+			return withRV(b, rev), nil
+		}
+		if errors.Is(err, store.ErrExists) && generated && attempt < 8 {
+			m.Name = generateName(m.GenerateName)
+			continue
+		}
+		s.alloc.release(ctx, alloc)
+		return nil, storeError(r, m.Name, err)
+	}
+}
+
+func tooLarge(r *resource, name string, size, limit int) error {
+	return api.TooLarge(fmt.Sprintf("%s %q is too large: %d bytes of JSON, over the limit of %d", r.GroupResource(), name, size, limit))
+}
+
+func nameForError(m *api.ObjectMeta) string {
+	if m.Name != "" {
+		return m.Name
+	}
+	return m.GenerateName
+}
+
+// prepareCreate sets the fields the server owns on a new object and drops the ones a
+// create may not set, as Kubernetes' PrepareForCreate does.
+func prepareCreate(r *resource, obj api.Object) {
+	m := obj.GetObjectMeta()
+	m.UID = newUID()
+	m.CreationTimestamp = api.Now()
+	m.Generation = 1
+	m.DeletionTimestamp = nil
+	m.DeletionGracePeriodSeconds = nil
+	m.SelfLink = ""
+	m.ManagedFields = nil
+	if r.HasSubresource("status") && r.Kind != "Node" {
+		resetField(obj, "Status")
+	}
+}
+
+// field returns the addressable struct field name of obj, or an invalid Value.
+func field(obj api.Object, name string) reflect.Value {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return reflect.Value{}
+	}
+	return v.Elem().FieldByName(name)
+}
+
+func resetField(obj api.Object, name string) {
+	if f := field(obj, name); f.IsValid() {
+		f.Set(reflect.Zero(f.Type()))
+	}
+}
+
+// copyField sets dst's field name to src's.
+func copyField(dst, src api.Object, name string) {
+	d, s := field(dst, name), field(src, name)
+	if d.IsValid() && s.IsValid() {
+		d.Set(s)
+	}
+}
+
+// fieldJSON encodes obj's field name, for comparisons; nil when obj has no such field.
+func fieldJSON(obj api.Object, name string) []byte {
+	f := field(obj, name)
+	if !f.IsValid() {
+		return nil
+	}
+	b, _ := json.Marshal(f.Interface())
+	return b
+}
+
+// checkNamespace refuses content in a namespace that does not exist (404) or is being
+// terminated (403). The watch cache answers the common case; etcd the rest.
+func (s *Server) checkNamespace(ctx context.Context, r *resource, ns, name string) error {
+	nsr := s.byName["namespaces"]
+	if o := nsr.cache.get(key(nsr, "", ns)); o != nil {
+		if obj, err := o.object(); err == nil && !namespaceTerminating(obj.(*api.Namespace)) {
+			return nil
+		}
+	}
+	kv, err := s.store.Get(ctx, key(nsr, "", ns))
+	if err != nil {
+		return storeError(nsr, ns, err)
+	}
+	obj, err := decodeStored(nsr, kv.Value, kv.Revision)
+	if err != nil {
+		return api.InternalError(err)
+	}
+	if namespaceTerminating(obj.(*api.Namespace)) {
+		msg := fmt.Sprintf("unable to create new content in namespace %s because it is being terminated", ns)
+		e := api.NewStatusError(http.StatusForbidden, api.ReasonForbidden,
+			fmt.Sprintf("%s %q is forbidden: %s", r.GroupResource(), name, msg))
+		e.Status.Details = &api.StatusDetails{Name: name, Group: r.Group, Kind: r.Resource,
+			Causes: []api.StatusCause{{Type: "NamespaceTerminating", Message: msg, Field: "metadata.namespace"}}}
+		return e
+	}
+	return nil
+}
+
+func namespaceTerminating(ns *api.Namespace) bool {
+	return ns.DeletionTimestamp != nil || ns.Status.Phase == api.NamespaceTerminating
+}
+
+// recordManaged records in obj's managedFields what manager changed from old (nil for a
+// create) through subresource.
+func (s *Server) recordManaged(obj, old api.Object, manager, subresource string) error {
+	if manager == "" {
+		return nil
+	}
+	m := obj.GetObjectMeta()
+	newJSON, err := encode(obj)
+	if err != nil {
+		return api.InternalError(err)
+	}
+	var oldJSON []byte
+	if old != nil {
+		if oldJSON, err = encode(old); err != nil {
+			return api.InternalError(err)
+		}
+	}
+	entries, err := patch.RecordUpdate(oldJSON, newJSON, manager, toPatchManaged(m.ManagedFields), time.Now(), subresource)
+	if err != nil {
+		return patchError(err)
+	}
+	m.ManagedFields = fromPatchManaged(entries)
+	return nil
+}
+
+func toPatchManaged(in []api.ManagedFieldsEntry) []patch.ManagedFieldsEntry {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]patch.ManagedFieldsEntry, len(in))
+	for i, e := range in {
+		out[i] = patch.ManagedFieldsEntry{Manager: e.Manager, Operation: e.Operation, APIVersion: e.APIVersion,
+			FieldsType: e.FieldsType, FieldsV1: e.FieldsV1, Subresource: e.Subresource}
+		if e.Time != nil {
+			out[i].Time = e.Time.UTC().Format(time.RFC3339)
+		}
+	}
+	return out
+}
+
+func fromPatchManaged(in []patch.ManagedFieldsEntry) []api.ManagedFieldsEntry {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]api.ManagedFieldsEntry, len(in))
+	for i, e := range in {
+		out[i] = api.ManagedFieldsEntry{Manager: e.Manager, Operation: e.Operation, APIVersion: e.APIVersion,
+			FieldsType: e.FieldsType, FieldsV1: e.FieldsV1, Subresource: e.Subresource}
+		if t, err := time.Parse(time.RFC3339, e.Time); err == nil {
+			at := api.NewTime(t)
+			out[i].Time = &at
+		}
+	}
+	return out
+}
+
+// mutateFunc builds the new object of an update from the current one. It may run several
+// times (after a concurrent write) and must build a fresh object each time. cur is the
+// stored object, decoded and with its resourceVersion; curJSON is the same object's JSON,
+// with resourceVersion, for patches.
+type mutateFunc func(cur api.Object, curJSON []byte) (api.Object, error)
+
+// updateResult is what an update answers.
+type updateResult struct {
+	body    []byte
+	created bool
+}
+
+// updateObject replaces an object with what mutate builds, through subresource sub
+// ("", "status" or "finalize"), checking the resourceVersion precondition the new object
+// carries, retrying on concurrent writes when it carries none. createIfMissing lets the
+// update create a missing object (PUT of leases and endpoints, apply).
+func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub string, mutate mutateFunc,
+	opts writeOptions, create func() (api.Object, error)) (updateResult, error) {
+	k := key(r, ns, name)
+	for {
+		kv, err := s.store.Get(ctx, k)
+		if errors.Is(err, store.ErrNotFound) && create != nil {
+			obj, err := create()
+			if err != nil {
+				return updateResult{}, err
+			}
+			b, err := s.createObject(ctx, r, obj, "", opts)
+			if errors.Is(err, store.ErrExists) || api.IsAlreadyExists(err) {
+				continue // raced with another create: update it instead
+			}
+			return updateResult{body: b, created: true}, err
+		}
+		if err != nil {
+			return updateResult{}, storeError(r, name, err)
+		}
+		cur, err := decodeStored(r, kv.Value, kv.Revision)
+		if err != nil {
+			return updateResult{}, api.InternalError(err)
+		}
+		obj, err := mutate(cur, withRV(kv.Value, kv.Revision))
+		if err != nil {
+			return updateResult{}, err
+		}
+		m := obj.GetObjectMeta()
+		precondition := m.ResourceVersion != ""
+		if precondition && m.ResourceVersion != cur.GetObjectMeta().ResourceVersion {
+			return updateResult{}, api.Conflict(r.GroupResource(), name, errModified)
+		}
+		if err := s.prepareUpdate(r, sub, obj, cur); err != nil {
+			return updateResult{}, err
+		}
+		if errs := api.Validate(obj, cur); len(errs) > 0 {
+			return updateResult{}, api.Invalid(r.GroupKind(), name, errs)
+		}
+		b, err := encode(obj)
+		if err != nil {
+			return updateResult{}, api.InternalError(err)
+		}
+		if bytes.Equal(b, kv.Value) {
+			return updateResult{body: withRV(kv.Value, kv.Revision)}, nil // nothing changed
+		}
+		if !opts.apply {
+			if err := s.recordManaged(obj, cur, opts.manager, managedSub(sub)); err != nil {
+				return updateResult{}, err
+			}
+			if b, err = encode(obj); err != nil {
+				return updateResult{}, api.InternalError(err)
+			}
+		}
+		if len(b) > s.cfg.MaxObjectBytes {
+			return updateResult{}, tooLarge(r, name, len(b), s.cfg.MaxObjectBytes)
+		}
+		if shouldDeleteOnUpdate(obj, cur) {
+			if opts.dryRun {
+				return updateResult{body: withRV(b, kv.Revision)}, nil
+			}
+			_, _, err := s.store.Delete(ctx, k, kv.Revision)
+			if errors.Is(err, store.ErrConflict) && !precondition {
+				continue
+			}
+			if err != nil {
+				return updateResult{}, storeError(r, name, err)
+			}
+			s.releaseDeleted(ctx, cur)
+			return updateResult{body: withRV(b, kv.Revision)}, nil
+		}
+		var alloc *allocation
+		if svc, ok := obj.(*api.Service); ok {
+			if alloc, err = s.alloc.allocate(ctx, svc, cur.(*api.Service), opts.dryRun); err != nil {
+				return updateResult{}, err
+			}
+			if b, err = encode(obj); err != nil {
+				return updateResult{}, api.InternalError(err)
+			}
+		}
+		if opts.dryRun {
+			return updateResult{body: withRV(b, kv.Revision)}, nil
+		}
+		rev, err := s.store.Update(ctx, k, b, kv.Revision)
+		if err != nil {
+			s.alloc.release(ctx, alloc)
+			if errors.Is(err, store.ErrConflict) && !precondition {
+				continue
+			}
+			return updateResult{}, storeError(r, name, err)
+		}
+		if svc, ok := cur.(*api.Service); ok {
+			s.alloc.releaseUnused(ctx, svc, obj.(*api.Service))
+		}
+		return updateResult{body: withRV(b, rev)}, nil
+	}
+}
+
+// managedSub is the subresource name managedFields record for sub.
+func managedSub(sub string) string {
+	if sub == "finalize" {
+		return ""
+	}
+	return sub
+}
+
+// shouldDeleteOnUpdate reports whether an update removed the last finalizer of an object
+// whose deletion waited only for finalizers, as Kubernetes' ShouldDeleteDuringUpdate.
+func shouldDeleteOnUpdate(obj, cur api.Object) bool {
+	om, cm := obj.GetObjectMeta(), cur.GetObjectMeta()
+	if cm.DeletionTimestamp == nil || cm.DeletionGracePeriodSeconds == nil || *cm.DeletionGracePeriodSeconds != 0 {
+		return false
+	}
+	if len(om.Finalizers) > 0 {
+		return false
+	}
+	if ns, ok := obj.(*api.Namespace); ok && len(ns.Spec.Finalizers) > 0 {
+		return false
+	}
+	return true
+}
+
+// prepareUpdate makes obj, the new state a client sent, a valid successor of cur: fields
+// the server owns come from cur, the status (or everything but the status, through
+// /status) is cur's, and generation counts spec changes.
+func (s *Server) prepareUpdate(r *resource, sub string, obj, cur api.Object) error {
+	m, cm := obj.GetObjectMeta(), cur.GetObjectMeta()
+	var errs api.FieldErrors
+	if m.UID != "" && m.UID != cm.UID {
+		errs = append(errs, api.InvalidValue("metadata.uid", m.UID, "field is immutable"))
+	}
+	if !m.CreationTimestamp.IsZero() && !m.CreationTimestamp.Equal(cm.CreationTimestamp.Time) {
+		errs = append(errs, api.InvalidValue("metadata.creationTimestamp", m.CreationTimestamp.Format(time.RFC3339), "field is immutable"))
+	}
+	if len(errs) > 0 {
+		return api.Invalid(r.GroupKind(), cm.Name, errs)
+	}
+	switch sub {
+	case "status", "finalize":
+		// Only the status (or the namespace's spec.finalizers) changes: start from cur.
+		fresh := r.New()
+		b, _ := json.Marshal(cur)
+		json.Unmarshal(b, fresh)
+		if sub == "status" {
+			copyField(fresh, obj, "Status")
+		} else {
+			fresh.(*api.Namespace).Spec.Finalizers = obj.(*api.Namespace).Spec.Finalizers
+		}
+		fm := fresh.GetObjectMeta()
+		fm.ResourceVersion = m.ResourceVersion
+		fm.ManagedFields = m.ManagedFields
+		if fm.ManagedFields == nil {
+			fm.ManagedFields = cm.ManagedFields
+		}
+		reflect.ValueOf(obj).Elem().Set(reflect.ValueOf(fresh).Elem())
+		m = obj.GetObjectMeta()
+	case "binding", "scale":
+		// Built by the server from cur: taken as is.
+	default:
+		if r.HasSubresource("status") {
+			copyField(obj, cur, "Status")
+		}
+	}
+	m.UID = cm.UID
+	m.CreationTimestamp = cm.CreationTimestamp
+	m.DeletionTimestamp = cm.DeletionTimestamp
+	m.DeletionGracePeriodSeconds = cm.DeletionGracePeriodSeconds
+	m.SelfLink = ""
+	if m.ManagedFields == nil {
+		m.ManagedFields = cm.ManagedFields
+	}
+	api.Default(obj)
+	if svc, ok := obj.(*api.Service); ok && sub == "" {
+		patchAllocatedValues(svc, cur.(*api.Service))
+	}
+	m.Generation = cm.Generation
+	if _, isPod := obj.(*api.Pod); !isPod {
+		if old := fieldJSON(cur, "Spec"); old != nil && !bytes.Equal(old, fieldJSON(obj, "Spec")) {
+			m.Generation++
+		}
+	}
+	return nil
+}
+
+// releaseDeleted frees what a deleted object held (a service's IPs and ports).
+func (s *Server) releaseDeleted(ctx context.Context, obj api.Object) {
+	if svc, ok := obj.(*api.Service); ok {
+		s.alloc.releaseUnused(ctx, svc, nil)
+	}
+}
+
+// decodeRV parses a resourceVersion query parameter.
+func decodeRV(v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, api.BadRequest(fmt.Sprintf("invalid resource version: %q", v))
+	}
+	return n, nil
+}
