@@ -1,0 +1,383 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/wasmkube/wasmkube/control/api"
+	"github.com/wasmkube/wasmkube/control/client"
+	"github.com/wasmkube/wasmkube/control/informer"
+)
+
+// DefaultName is the schedulerName this scheduler serves, as in Kubernetes.
+const DefaultName = "default-scheduler"
+
+// Config configures a Scheduler. Zero fields take the defaults given in their comments.
+type Config struct {
+	// Client reaches the API server. Required.
+	Client *client.Client
+	// Name is the spec.schedulerName served (DefaultName). Pods naming another are left alone.
+	Name string
+	// Filters and Scorers decide placement (DefaultFilters, DefaultScorers).
+	Filters []Filter
+	Scorers []WeightedScorer
+	// Binders is how many bindings are written in parallel (16).
+	Binders int
+	// RetryInterval is how often unschedulable pods are retried even if nothing changed (10s).
+	RetryInterval time.Duration
+	// Rand breaks ties between equal nodes (seeded from the clock).
+	Rand *rand.Rand
+	// Now is the clock (time.Now).
+	Now func() time.Time
+	// Recorder, if set, receives Scheduled and FailedScheduling events.
+	Recorder *client.Recorder
+	// Logger receives errors (discarded when nil).
+	Logger *slog.Logger
+}
+
+// Default fills unset fields.
+func (c *Config) Default() {
+	if c.Name == "" {
+		c.Name = DefaultName
+	}
+	if c.Filters == nil {
+		c.Filters = DefaultFilters()
+	}
+	if c.Scorers == nil {
+		c.Scorers = DefaultScorers()
+	}
+	if c.Binders == 0 {
+		c.Binders = 16
+	}
+	if c.RetryInterval == 0 {
+		c.RetryInterval = 10 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Rand == nil {
+		seed := uint64(c.Now().UnixNano())
+		c.Rand = rand.New(rand.NewPCG(seed, seed>>1|1))
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate reports a field that cannot be used.
+func (c *Config) Validate() error {
+	if c.Client == nil {
+		return errors.New("scheduler config: Client is required")
+	}
+	if c.Binders < 1 {
+		return fmt.Errorf("scheduler config: Binders %d must be at least 1", c.Binders)
+	}
+	return nil
+}
+
+// Scheduler places pending pods on nodes. It keeps its snapshot current from watches, decides
+// without touching the API, and writes bindings in parallel.
+type Scheduler struct {
+	cfg   Config
+	pods  *informer.Informer[*api.Pod]
+	nodes *informer.Informer[*api.Node]
+
+	mu            sync.Mutex
+	snap          *Snapshot
+	active        *activeQueue
+	unschedulable map[string]bool   // parked until the cluster changes or RetryInterval passes
+	assumed       map[string]string // pod key -> node, while its binding is in flight
+	wake          chan struct{}
+	binds         chan bindJob
+}
+
+type bindJob struct {
+	pod  *api.Pod
+	node string
+}
+
+// New builds a Scheduler; Run starts it.
+func New(cfg Config) (*Scheduler, error) {
+	cfg.Default()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Scheduler{
+		cfg:           cfg,
+		snap:          NewSnapshot(),
+		active:        newActiveQueue(),
+		unschedulable: map[string]bool{},
+		assumed:       map[string]string{},
+		wake:          make(chan struct{}, 1),
+		binds:         make(chan bindJob, cfg.Binders*4),
+	}
+	s.pods = informer.New(client.Pods(cfg.Client), client.ListOptions{}, nil)
+	s.nodes = informer.New(client.Nodes(cfg.Client), client.ListOptions{}, nil)
+	s.pods.AddHandler(informer.Handler[*api.Pod]{
+		OnAdd:    s.podChanged,
+		OnUpdate: func(_, p *api.Pod) { s.podChanged(p) },
+		OnDelete: s.podDeleted,
+	})
+	s.nodes.AddHandler(informer.Handler[*api.Node]{
+		OnAdd:    s.nodeChanged,
+		OnUpdate: func(_, n *api.Node) { s.nodeChanged(n) },
+		OnDelete: s.nodeDeleted,
+	})
+	return s, nil
+}
+
+// Run schedules until ctx ends, then returns after every goroutine it started has stopped.
+func (s *Scheduler) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	run := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	run(func() { _ = s.pods.Run(ctx) })
+	run(func() { _ = s.nodes.Run(ctx) })
+	if !s.pods.WaitForSync(ctx) || !s.nodes.WaitForSync(ctx) {
+		cancel()
+		wg.Wait()
+		return ctx.Err()
+	}
+	for i := 0; i < s.cfg.Binders; i++ {
+		run(func() { s.binder(ctx) })
+	}
+	run(func() { s.retryLoop(ctx) })
+	s.loop(ctx)
+	cancel()
+	wg.Wait()
+	return nil
+}
+
+func podKey(p *api.Pod) string { return p.Namespace + "/" + p.Name }
+
+func terminal(p *api.Pod) bool {
+	return p.Status.Phase == api.PodSucceeded || p.Status.Phase == api.PodFailed
+}
+
+func (s *Scheduler) responsible(p *api.Pod) bool {
+	return p.Spec.SchedulerName == "" || p.Spec.SchedulerName == s.cfg.Name
+}
+
+func (s *Scheduler) podChanged(p *api.Pod) {
+	key := podKey(p)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case terminal(p):
+		s.snap.RemovePod(key)
+		s.forget(key)
+		s.flushUnschedulable()
+	case p.Spec.NodeName != "":
+		s.snap.SetPod(key, p.Spec.NodeName, NewPodInfo(p).Requests)
+		s.forget(key)
+	case p.DeletionTimestamp != nil || !s.responsible(p):
+		s.forget(key)
+	case s.assumed[key] != "" || s.unschedulable[key]:
+		// In flight or parked: the binder or the retry loop owns it.
+	default:
+		s.active.add(key, 0, p.CreationTimestamp.Time)
+		s.signal()
+	}
+}
+
+func (s *Scheduler) podDeleted(p *api.Pod) {
+	key := podKey(p)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.snap.RemovePod(key)
+	s.forget(key)
+	delete(s.assumed, key)
+	s.flushUnschedulable()
+}
+
+// forget drops key from the queues (not from assumed: the binder clears that).
+func (s *Scheduler) forget(key string) {
+	s.active.remove(key)
+	delete(s.unschedulable, key)
+}
+
+func (s *Scheduler) nodeChanged(n *api.Node) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.snap.SetNode(n)
+	s.flushUnschedulable()
+}
+
+func (s *Scheduler) nodeDeleted(n *api.Node) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.snap.RemoveNode(n.Name)
+}
+
+// flushUnschedulable moves parked pods back to the active queue; the caller holds mu.
+func (s *Scheduler) flushUnschedulable() {
+	if len(s.unschedulable) == 0 {
+		return
+	}
+	for key := range s.unschedulable {
+		ns, name := splitKey(key)
+		if p, ok := s.pods.Get(ns, name); ok {
+			s.active.add(key, 0, p.CreationTimestamp.Time)
+		}
+		delete(s.unschedulable, key)
+	}
+	s.signal()
+}
+
+func (s *Scheduler) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func splitKey(key string) (string, string) {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '/' {
+			return key[:i], key[i+1:]
+		}
+	}
+	return "", key
+}
+
+func (s *Scheduler) retryLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.RetryInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.mu.Lock()
+			s.flushUnschedulable()
+			s.mu.Unlock()
+		}
+	}
+}
+
+// loop takes pods off the active queue one at a time and decides for each.
+func (s *Scheduler) loop(ctx context.Context) {
+	for {
+		s.mu.Lock()
+		key := s.active.pop()
+		s.mu.Unlock()
+		if key == "" {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.wake:
+				continue
+			}
+		}
+		if job, ok := s.decide(key); ok {
+			select {
+			case s.binds <- job:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// decide schedules one pod against the snapshot. On success the pod is assumed on its node
+// (counted there at once, so the next decision sees it) and a bind job is returned.
+func (s *Scheduler) decide(key string) (bindJob, bool) {
+	ns, name := splitKey(key)
+	pod, ok := s.pods.Get(ns, name)
+	if !ok || pod.Spec.NodeName != "" || pod.DeletionTimestamp != nil || terminal(pod) {
+		return bindJob{}, false
+	}
+	pi := NewPodInfo(pod)
+	s.mu.Lock()
+	d := Schedule(pi, s.snap.Nodes(), s.cfg.Filters, s.cfg.Scorers, s.cfg.Rand)
+	if d.Node == "" {
+		s.unschedulable[key] = true
+		s.mu.Unlock()
+		s.markUnschedulable(pod, d.Message())
+		return bindJob{}, false
+	}
+	s.snap.SetPod(key, d.Node, pi.Requests)
+	s.assumed[key] = d.Node
+	s.mu.Unlock()
+	return bindJob{pod: pod, node: d.Node}, true
+}
+
+func (s *Scheduler) binder(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case job := <-s.binds:
+			s.bind(ctx, job)
+		}
+	}
+}
+
+func (s *Scheduler) bind(ctx context.Context, job bindJob) {
+	p := job.pod
+	key := podKey(p)
+	b := &api.Binding{
+		TypeMeta:   api.TypeMeta{Kind: "Binding", APIVersion: "v1"},
+		ObjectMeta: api.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID},
+		Target:     api.ObjectReference{Kind: "Node", Name: job.node, APIVersion: "v1"},
+	}
+	body, _ := json.Marshal(b)
+	_, err := s.cfg.Client.Do(ctx, client.Request{Method: "POST",
+		Path: "/api/v1/namespaces/" + p.Namespace + "/pods/" + p.Name + "/binding", Body: body})
+	s.mu.Lock()
+	delete(s.assumed, key)
+	switch {
+	case err == nil:
+		s.mu.Unlock()
+		if s.cfg.Recorder != nil {
+			s.cfg.Recorder.Eventf(p, api.EventNormal, "Scheduled", "Successfully assigned %s to %s", key, job.node)
+		}
+		return
+	case api.IsNotFound(err) || api.IsConflict(err):
+		// Deleted, or bound by someone else: the pod informer settles the accounting.
+		if api.IsNotFound(err) {
+			s.snap.RemovePod(key)
+		}
+		s.mu.Unlock()
+	default:
+		s.snap.RemovePod(key)
+		if ctx.Err() == nil {
+			s.unschedulable[key] = true
+		}
+		s.mu.Unlock()
+		s.cfg.Logger.Warn("bind pod", "pod", key, "node", job.node, "err", err)
+	}
+}
+
+// markUnschedulable records PodScheduled=False with the explanation, once per distinct
+// message, and an event.
+func (s *Scheduler) markUnschedulable(p *api.Pod, msg string) {
+	for _, c := range p.Status.Conditions {
+		if c.Type == api.PodScheduled && c.Status == api.ConditionFalse && c.Message == msg {
+			return
+		}
+	}
+	patch, _ := json.Marshal(map[string]any{"status": map[string]any{"conditions": []any{map[string]any{
+		"type": api.PodScheduled, "status": api.ConditionFalse, "reason": "Unschedulable",
+		"message": msg, "lastTransitionTime": api.NewTime(s.cfg.Now()),
+	}}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := client.Pods(s.cfg.Client).Namespace(p.Namespace).Patch(ctx, p.Name, client.StrategicMergePatch, patch, "status")
+	if err != nil && !api.IsNotFound(err) {
+		s.cfg.Logger.Warn("record unschedulable pod", "pod", podKey(p), "err", err)
+	}
+	if s.cfg.Recorder != nil {
+		s.cfg.Recorder.Eventf(p, api.EventWarning, "FailedScheduling", "%s", msg)
+	}
+}
