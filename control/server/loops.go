@@ -49,7 +49,6 @@ func (s *Server) lead(ctx context.Context) {
 			}
 			return sched.Run(ctx)
 		},
-		s.runControllers,
 	}
 	var wg sync.WaitGroup
 	for _, run := range loops {
