@@ -44,6 +44,12 @@ func (s *Server) buildHandler() http.Handler {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, req *http.Request) {
+	if !s.track() {
+		w.Header().Set("Connection", "close")
+		writeError(w, api.NewStatusError(http.StatusServiceUnavailable, api.ReasonServiceUnavailable, "the API server is shutting down"))
+		return
+	}
+	defer s.inflight.Done()
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {

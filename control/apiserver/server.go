@@ -149,6 +149,8 @@ type Server struct {
 	stopped bool
 	srv     *http.Server
 	serveWG sync.WaitGroup
+	// inflight counts requests being served; Stop waits for them.
+	inflight sync.WaitGroup
 	ready   chan struct{} // closed once caches are filled and namespaces exist
 }
 
@@ -247,8 +249,9 @@ func (s *Server) Start(ctx context.Context, ln net.Listener, tlsCfg *tls.Config)
 	return nil
 }
 
-// Stop ends every watch, then stops serving, waiting for requests in flight until ctx
-// ends, then stops the watch caches. Stop is idempotent.
+// Stop ends every watch, refuses new requests (503), waits until the requests in flight
+// are answered or ctx ends, closes every connection, and stops the watch caches. Stop is
+// idempotent.
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	if s.stopped {
@@ -261,15 +264,32 @@ func (s *Server) Stop(ctx context.Context) error {
 
 	s.cancelBase()
 	var err error
+	done := make(chan struct{})
+	go func() { s.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("stop apiserver: requests still in flight: %w", ctx.Err())
+	}
 	if srv != nil {
-		if e := srv.Shutdown(ctx); e != nil {
-			err = fmt.Errorf("stop apiserver: %w", e)
-			srv.Close()
-		}
+		// Closing rather than shutting down: no handler runs any more, and an HTTP/2
+		// shutdown would wait a second for each client to close its idle connection.
+		srv.Close()
 		s.serveWG.Wait()
 	}
 	s.stopCaches()
 	return err
+}
+
+// track counts a request in flight, or reports that the server is stopping.
+func (s *Server) track() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return false
+	}
+	s.inflight.Add(1)
+	return true
 }
 
 func (s *Server) stopCaches() {
