@@ -151,7 +151,7 @@ type Server struct {
 	serveWG sync.WaitGroup
 	// inflight counts requests being served; Stop waits for them.
 	inflight sync.WaitGroup
-	ready   chan struct{} // closed once caches are filled and namespaces exist
+	ready    chan struct{} // closed once caches are filled and namespaces exist
 }
 
 // New returns a Server for cfg. It does not touch the store until Start.
