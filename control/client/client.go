@@ -189,8 +189,10 @@ type Request struct {
 // Response is a successful (2xx) answer.
 type Response struct {
 	StatusCode int
-	Header     http.Header
-	Body       []byte
+	// Proto is the protocol the answer came over ("HTTP/2.0" normally).
+	Proto  string
+	Header http.Header
+	Body   []byte
 }
 
 // Do sends req and reads the whole answer. A non-2xx answer is returned as an *api.StatusError
@@ -212,7 +214,7 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: read answer: %w", method(req), req.Path, err)
 	}
-	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil
+	return &Response{StatusCode: resp.StatusCode, Proto: resp.Proto, Header: resp.Header, Body: body}, nil
 }
 
 // Stream sends req and returns the answer's body unread, for watches and followed logs. No

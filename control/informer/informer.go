@@ -67,10 +67,14 @@ type Informer[T api.Object] struct {
 	nmu     sync.Mutex
 	pending []notification[T]
 	wake    chan struct{}
+	// handlers is touched only by the dispatcher; it outlives one Run so that a re-run
+	// informer keeps its handlers.
+	handlers []*Handler[T]
 
 	synced   chan struct{}
 	running  atomic.Bool
-	relists  atomic.Int64
+	relists  atomic.Int64 // lists done, for tests
+	watches  atomic.Int64 // watches opened, for tests
 	minDelay time.Duration // first back-off step; tests shorten it
 	maxDelay time.Duration
 }
@@ -235,6 +239,7 @@ func (i *Informer[T]) watchUntilGone(ctx context.Context, bo *backoff) bool {
 			bo.wait(ctx)
 			continue
 		}
+		i.watches.Add(1)
 		gone, failed, got := i.consume(ctx, w, bo)
 		w.Stop()
 		if gone {
@@ -393,7 +398,6 @@ func (i *Informer[T]) push(n notification[T]) {
 
 // dispatch delivers notifications to the handlers, in order, until ctx ends.
 func (i *Informer[T]) dispatch(ctx context.Context) {
-	var handlers []*Handler[T]
 	var batch []notification[T]
 	for {
 		select {
@@ -407,7 +411,7 @@ func (i *Informer[T]) dispatch(ctx context.Context) {
 		for k, n := range batch {
 			switch n.op {
 			case opAddHandler:
-				handlers = append(handlers, n.handler)
+				i.handlers = append(i.handlers, n.handler)
 				if n.handler.OnAdd != nil {
 					for _, obj := range n.items {
 						n.handler.OnAdd(obj)
@@ -416,19 +420,19 @@ func (i *Informer[T]) dispatch(ctx context.Context) {
 			case opSynced:
 				close(i.synced)
 			case opAdd:
-				for _, h := range handlers {
+				for _, h := range i.handlers {
 					if h.OnAdd != nil {
 						h.OnAdd(n.obj)
 					}
 				}
 			case opUpdate:
-				for _, h := range handlers {
+				for _, h := range i.handlers {
 					if h.OnUpdate != nil {
 						h.OnUpdate(n.old, n.obj)
 					}
 				}
 			case opDelete:
-				for _, h := range handlers {
+				for _, h := range i.handlers {
 					if h.OnDelete != nil {
 						h.OnDelete(n.obj)
 					}
