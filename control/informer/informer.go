@@ -73,8 +73,8 @@ type Informer[T api.Object] struct {
 
 	synced   chan struct{}
 	running  atomic.Bool
-	relists  atomic.Int64 // lists done, for tests
-	watches  atomic.Int64 // watches opened, for tests
+	relists  atomic.Int64  // lists done, for tests
+	watches  atomic.Int64  // watches opened, for tests
 	minDelay time.Duration // first back-off step; tests shorten it
 	maxDelay time.Duration
 }
