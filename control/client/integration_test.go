@@ -168,6 +168,38 @@ func TestTypedVerbs(t *testing.T) {
 	}
 }
 
+func TestListPaging(t *testing.T) {
+	c, _ := start(t)
+	ctx := ctxFor(t)
+	ensureNamespace(t, c, "paging")
+	pods := client.Pods(c).Namespace("paging")
+	for i := range 5 {
+		if _, err := pods.Create(ctx, newPod(fmt.Sprintf("p%d", i), nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var names []string
+	opts := client.ListOptions{Limit: 2}
+	pages := 0
+	for {
+		page, err := pods.List(ctx, opts)
+		if err != nil {
+			t.Fatalf("list page %d: %v", pages, err)
+		}
+		pages++
+		for _, p := range page.Items {
+			names = append(names, p.Name)
+		}
+		if page.Continue == "" {
+			break
+		}
+		opts.Continue = page.Continue
+	}
+	if pages != 3 || !slices.Equal(names, []string{"p0", "p1", "p2", "p3", "p4"}) {
+		t.Fatalf("%d pages: %v", pages, names)
+	}
+}
+
 func TestNamespaceRequired(t *testing.T) {
 	c, _ := start(t)
 	ctx := ctxFor(t)
@@ -407,6 +439,25 @@ func TestDynamicAndTable(t *testing.T) {
 	}
 	if _, err := pods.Delete(ctx, "raw", nil); err != nil {
 		t.Fatalf("dynamic delete: %v", err)
+	}
+
+	w, err := pods.Watch(ctx, client.ListOptions{TimeoutSeconds: 1})
+	if err != nil {
+		t.Fatalf("dynamic watch: %v", err)
+	}
+	var seen []string
+	for ev := range w.Events() {
+		if ev.Err != nil {
+			t.Fatalf("dynamic watch: %v", ev.Err)
+		}
+		var m api.PartialObjectMetadata
+		if err := json.Unmarshal(ev.Object, &m); err != nil {
+			t.Fatalf("raw event object: %s", ev.Object)
+		}
+		seen = append(seen, ev.Type+" "+m.Name)
+	}
+	if !slices.Equal(seen, []string{"ADDED raw2"}) {
+		t.Fatalf("dynamic watch events %v", seen)
 	}
 }
 

@@ -143,6 +143,23 @@ func TestInformerSyncAndEvents(t *testing.T) {
 	}
 }
 
+func TestInformerPagedList(t *testing.T) {
+	c := startClient(t)
+	ctx := context.Background()
+	mkNamespace(t, c, "paged")
+	pods := client.Pods(c).Namespace("paged")
+	for i := range 5 {
+		if _, err := pods.Create(ctx, apiPod(fmt.Sprintf("p%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inf := New(pods, client.ListOptions{Limit: 2, LabelSelector: "app=web"}, nil)
+	runInformer(t, inf)
+	if inf.Len() != 5 {
+		t.Fatalf("cache holds %d pods after a paged list, want 5", inf.Len())
+	}
+}
+
 func TestInformerResumesAfterStreamEnds(t *testing.T) {
 	c := startClient(t)
 	ctx := context.Background()
