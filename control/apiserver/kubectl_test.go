@@ -1,0 +1,111 @@
+package apiserver_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const helloDeployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: hello
+  labels:
+    app: hello
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: hello
+  template:
+    metadata:
+      labels:
+        app: hello
+    spec:
+      containers:
+      - name: hello
+        image: hello:1
+        ports:
+        - containerPort: 8080
+`
+
+// TestKubectl drives the server with an unmodified kubectl, if one is on PATH.
+func TestKubectl(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("kubectl is not on PATH")
+	}
+	e := start(t)
+	dir := t.TempDir()
+	kubeconfig := e.api.Kubeconfig(t)
+	manifest := filepath.Join(dir, "hello.yaml")
+	if err := os.WriteFile(manifest, []byte(helloDeployment), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(t *testing.T, args ...string) (string, string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), patience)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+		cmd.Env = append(os.Environ(), "HOME="+dir, "KUBECACHEDIR="+filepath.Join(dir, "cache"))
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("kubectl %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+		}
+		return stdout.String(), stderr.String()
+	}
+	steps := []struct {
+		name   string
+		args   []string
+		stdout []string // substrings, in order
+		stderr string   // substring; "" means stderr must be empty
+	}{
+		{"version", []string{"version"}, []string{"Server Version: v1.32.0+wasmkube"}, ""},
+		{"get namespaces", []string{"get", "ns"}, []string{"NAME", "STATUS", "AGE", "default", "Active", "kube-node-lease", "kube-public", "kube-system"}, ""},
+		{"apply", []string{"apply", "-f", manifest}, []string{"deployment.apps/hello created"}, ""},
+		{"apply unchanged", []string{"apply", "-f", manifest}, []string{"deployment.apps/hello unchanged"}, ""},
+		{"get wide", []string{"get", "deploy", "-o", "wide"},
+			[]string{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR", "hello", "0/1", "hello:1", "app=hello"}, ""},
+		{"get pods in all namespaces", []string{"get", "pods", "-A"}, nil, "No resources found"},
+		{"scale", []string{"scale", "deploy", "hello", "--replicas=3"}, []string{"deployment.apps/hello scaled"}, ""},
+		{"replicas", []string{"get", "deploy", "hello", "-o", "jsonpath={.spec.replicas}"}, []string{"3"}, ""},
+		// kubectl scale took spec.replicas: taking it back is a conflict unless forced.
+		{"server-side apply", []string{"apply", "--server-side", "--force-conflicts", "-f", manifest}, []string{"deployment.apps/hello serverside-applied"}, ""},
+		{"replicas applied", []string{"get", "deploy", "hello", "-o", "jsonpath={.spec.replicas}"}, []string{"1"}, ""},
+		{"describe", []string{"describe", "deploy", "hello"}, []string{"Name:", "hello", "Replicas:", "1 desired"}, ""},
+		{"label", []string{"label", "deploy", "hello", "tier=web"}, []string{"deployment.apps/hello labeled"}, ""},
+		{"selector", []string{"get", "deploy", "-l", "tier=web", "-o", "name"}, []string{"deployment.apps/hello"}, ""},
+		{"get all", []string{"get", "all"}, []string{"deployment.apps/hello"}, ""},
+		{"patch", []string{"patch", "deploy", "hello", "-p", `{"spec":{"replicas":2}}`}, []string{"deployment.apps/hello patched"}, ""},
+		{"json patch", []string{"patch", "deploy", "hello", "--type=json", "-p", `[{"op":"replace","path":"/spec/replicas","value":4}]`}, []string{"deployment.apps/hello patched"}, ""},
+		{"get yaml", []string{"get", "deploy", "hello", "-o", "yaml"}, []string{"resourceVersion:", "replicas: 4"}, ""},
+		{"expose", []string{"expose", "deploy", "hello", "--port=80", "--type=NodePort"}, []string{"service/hello exposed"}, ""},
+		{"get svc", []string{"get", "svc"}, []string{"NAME", "TYPE", "CLUSTER-IP", "hello", "NodePort", "10.43.", "80:3"}, ""},
+		{"delete", []string{"delete", "deploy", "hello"}, []string{`deployment.apps "hello" deleted`}, ""},
+		{"gone", []string{"get", "deploy"}, nil, "No resources found in default namespace."},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			stdout, stderr := run(t, s.args...)
+			rest := stdout
+			for _, want := range s.stdout {
+				i := strings.Index(rest, want)
+				if i < 0 {
+					t.Fatalf("stdout lacks %q (in order):\n%s", want, stdout)
+				}
+				rest = rest[i+len(want):]
+			}
+			if s.stderr == "" && stderr != "" {
+				t.Errorf("stderr: %s", stderr)
+			}
+			if !strings.Contains(stderr, s.stderr) {
+				t.Errorf("stderr lacks %q: %s", s.stderr, stderr)
+			}
+		})
+	}
+}
