@@ -663,6 +663,28 @@ func TestHTTP2(t *testing.T) {
 	}
 }
 
+func TestTimeoutSparesStreams(t *testing.T) {
+	_, a := start(t)
+	ctx := ctxFor(t)
+	c, err := client.New(&client.Config{Server: a.URL, CAPEM: a.CAPEM, Token: a.Token, Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ensureNamespace(t, c, "slow")
+	// The server ends this watch after a second, ten times the request timeout: the stream
+	// must end cleanly, not be cut by the timeout.
+	w, err := client.Pods(c).Namespace("slow").Watch(ctx, client.ListOptions{TimeoutSeconds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ev := range w.Events() {
+		if ev.Err != nil {
+			t.Fatalf("watch cut: %v", ev.Err)
+		}
+	}
+}
+
 func TestWatchCancel(t *testing.T) {
 	c, _ := start(t)
 	ensureNamespace(t, c, "wc")

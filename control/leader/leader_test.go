@@ -35,6 +35,18 @@ func testConfig(c *client.Client, identity string) Config {
 	}
 }
 
+// recv waits for a value from ch, failing the test if none comes.
+func recv[T any](t *testing.T, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(30 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+	panic("unreachable")
+}
+
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -82,7 +94,7 @@ func TestTwoElectors(t *testing.T) {
 	a, b := run("a"), run("b")
 	byID := map[string]*candidate{"a": a, "b": b}
 
-	first := <-started
+	first := recv(t, "a leader", started)
 	other := map[string]string{"a": "b", "b": "a"}[first]
 	waitFor(t, "the other candidate to observe the leader", func() bool { return byID[other].e.Leader() == first })
 	if byID[other].e.IsLeader() {
@@ -105,8 +117,8 @@ func TestTwoElectors(t *testing.T) {
 
 	// The leader stops: it releases the lease and the other takes over.
 	byID[first].cancel()
-	<-byID[first].done
-	if second := <-started; second != other {
+	recv(t, "the leader to stop", byID[first].done)
+	if second := recv(t, "a new leader", started); second != other {
 		t.Fatalf("after %s stopped, %s started leading", first, second)
 	}
 	l3, err := leases.Get(context.Background(), "controllers")
@@ -151,12 +163,12 @@ func TestTakeOverExpiredLease(t *testing.T) {
 			<-ctx.Done()
 		}, func() { close(stopped) })
 	})
-	<-leading // the ghost never renews, so its lease expires and "me" takes it
+	recv(t, "the expired lease to be taken", leading) // the ghost never renews
 	if e.Leader() != "me" || !e.IsLeader() {
 		t.Fatalf("leader %q", e.Leader())
 	}
 	cancel()
-	<-stopped
+	recv(t, "onStoppedLeading", stopped)
 	wg.Wait()
 	l, err := client.Leases(c).Namespace(api.NamespaceSystem).Get(context.Background(), "controllers")
 	if err != nil {
