@@ -7,10 +7,7 @@ import "fmt"
 // involvedObject.* for events; ...). Selecting on any other field is a 400.
 func FieldSet(obj Object) map[string]string {
 	m := obj.GetObjectMeta()
-	f := map[string]string{"metadata.name": m.Name}
-	if m.Namespace != "" {
-		f["metadata.namespace"] = m.Namespace
-	}
+	f := map[string]string{"metadata.name": m.Name, "metadata.namespace": m.Namespace}
 	switch o := obj.(type) {
 	case *Pod:
 		f["spec.nodeName"] = o.Spec.NodeName
