@@ -15,62 +15,71 @@ const AnnotationDeletionCost = "controller.kubernetes.io/pod-deletion-cost"
 
 var phaseOrdinal = map[string]int{api.PodPending: 0, api.PodUnknown: 1, api.PodRunning: 2}
 
-// rankedPods sorts pods so that the best ones to delete come first, as Kubernetes'
-// ActivePodsWithRanks (with LogarithmicScaleDown): unscheduled < scheduled; Pending < Unknown <
-// Running; not ready < ready; lower deletion cost; more related pods on the same node; ready
-// for less time (in log2 buckets); more restarts; newer. Ties fall back to the UID and name so
-// that the order is deterministic.
-type rankedPods struct {
-	pods []*api.Pod
-	rank []int
-	now  time.Time
+// podRank is a pod's deletion sort key, computed once per pod. Pods are ordered so that the
+// best ones to delete come first, as Kubernetes' ActivePodsWithRanks (with
+// LogarithmicScaleDown): unscheduled < scheduled; Pending < Unknown < Running; not ready <
+// ready; lower deletion cost; more related pods on the same node; ready for less time (in log2
+// buckets); more restarts; newer. Ties fall back to the UID and name so the order is
+// deterministic.
+type podRank struct {
+	pod       *api.Pod
+	scheduled bool
+	phase     int
+	ready     bool
+	cost      int64
+	related   int
+	readyAt   time.Time
+	bucket    int64
+	restarts  int32
 }
 
-func (s rankedPods) Len() int { return len(s.pods) }
-func (s rankedPods) Swap(i, j int) {
-	s.pods[i], s.pods[j] = s.pods[j], s.pods[i]
-	s.rank[i], s.rank[j] = s.rank[j], s.rank[i]
-}
-
-func (s rankedPods) Less(i, j int) bool {
-	a, b := s.pods[i], s.pods[j]
-	if a.Spec.NodeName != b.Spec.NodeName && (a.Spec.NodeName == "" || b.Spec.NodeName == "") {
-		return a.Spec.NodeName == ""
-	}
-	if pa, pb := phaseOrdinal[a.Status.Phase], phaseOrdinal[b.Status.Phase]; pa != pb {
-		return pa < pb
-	}
-	ra, rb := controller.IsPodReady(a), controller.IsPodReady(b)
-	if ra != rb {
-		return !ra
-	}
-	if ca, cb := deletionCost(a), deletionCost(b); ca != cb {
-		return ca < cb
-	}
-	if s.rank[i] != s.rank[j] {
-		return s.rank[i] > s.rank[j]
-	}
-	if ra && rb {
-		ta, tb := readyTime(a), readyTime(b)
-		if !ta.Equal(tb) {
-			if ta.IsZero() || tb.IsZero() || s.now.IsZero() {
-				return afterOrZero(ta, tb)
-			}
-			if d := log2Bucket(s.now.Sub(ta)) - log2Bucket(s.now.Sub(tb)); d != 0 {
-				return d < 0
-			}
+func rankOf(p *api.Pod, related int, now time.Time) podRank {
+	r := podRank{pod: p, scheduled: p.Spec.NodeName != "", phase: phaseOrdinal[p.Status.Phase],
+		ready: controller.IsPodReady(p), cost: deletionCost(p), related: related,
+		restarts: controller.MaxContainerRestarts(p)}
+	if r.ready {
+		r.readyAt = readyTime(p)
+		if !r.readyAt.IsZero() && !now.IsZero() {
+			r.bucket = log2Bucket(now.Sub(r.readyAt))
 		}
 	}
-	if ma, mb := controller.MaxContainerRestarts(a), controller.MaxContainerRestarts(b); ma != mb {
-		return ma > mb
+	return r
+}
+
+func (a *podRank) less(b *podRank, logScale bool) bool {
+	if a.scheduled != b.scheduled && a.pod.Spec.NodeName != b.pod.Spec.NodeName {
+		return !a.scheduled
 	}
-	if ta, tb := a.CreationTimestamp.Time, b.CreationTimestamp.Time; !ta.Equal(tb) {
+	if a.phase != b.phase {
+		return a.phase < b.phase
+	}
+	if a.ready != b.ready {
+		return !a.ready
+	}
+	if a.cost != b.cost {
+		return a.cost < b.cost
+	}
+	if a.related != b.related {
+		return a.related > b.related
+	}
+	if a.ready && b.ready && !a.readyAt.Equal(b.readyAt) {
+		if !logScale || a.readyAt.IsZero() || b.readyAt.IsZero() {
+			return afterOrZero(a.readyAt, b.readyAt)
+		}
+		if a.bucket != b.bucket {
+			return a.bucket < b.bucket
+		}
+	}
+	if a.restarts != b.restarts {
+		return a.restarts > b.restarts
+	}
+	if ta, tb := a.pod.CreationTimestamp.Time, b.pod.CreationTimestamp.Time; !ta.Equal(tb) {
 		return afterOrZero(ta, tb)
 	}
-	if a.UID != b.UID {
-		return a.UID < b.UID
+	if a.pod.UID != b.pod.UID {
+		return a.pod.UID < b.pod.UID
 	}
-	return a.Name < b.Name
+	return a.pod.Name < b.pod.Name
 }
 
 // afterOrZero orders a zero time first, then the later time first.
@@ -124,10 +133,15 @@ func PodsToDelete(owned, related []*api.Pod, diff int, now time.Time) []*api.Pod
 			onNode[p.Spec.NodeName]++
 		}
 	}
-	r := rankedPods{pods: pods, rank: make([]int, len(pods)), now: now}
+	ranks := make([]podRank, len(pods))
 	for i, p := range pods {
-		r.rank[i] = onNode[p.Spec.NodeName]
+		ranks[i] = rankOf(p, onNode[p.Spec.NodeName], now)
 	}
-	sort.Sort(r)
-	return pods[:diff]
+	logScale := !now.IsZero()
+	sort.Slice(ranks, func(i, j int) bool { return ranks[i].less(&ranks[j], logScale) })
+	out := make([]*api.Pod, diff)
+	for i := range out {
+		out[i] = ranks[i].pod
+	}
+	return out
 }
