@@ -451,10 +451,23 @@ func listItems(ri *api.ResourceInfo, raw []byte) ([]json.RawMessage, string, err
 // printObjects writes objects as kubectl's -o json or -o yaml does: one object alone, several
 // (or a list request, asList) as a v1 List. Keys are sorted and JSON is indented by four
 // spaces, as kubectl prints unstructured objects.
-func printObjects(w io.Writer, format string, objs []json.RawMessage, asList bool) error {
+// Unless showManaged, metadata.managedFields is left out, as kubectl does by default.
+func printObjects(w io.Writer, format string, objs []json.RawMessage, asList, showManaged bool) error {
+	decode := func(raw []byte) (any, error) {
+		v, err := decodeAny(raw)
+		if err != nil {
+			return nil, err
+		}
+		if m, ok := v.(map[string]any); ok && !showManaged {
+			if md, ok := m["metadata"].(map[string]any); ok {
+				delete(md, "managedFields")
+			}
+		}
+		return v, nil
+	}
 	var doc any
 	if len(objs) == 1 && !asList {
-		v, err := decodeAny(objs[0])
+		v, err := decode(objs[0])
 		if err != nil {
 			return err
 		}
@@ -462,7 +475,7 @@ func printObjects(w io.Writer, format string, objs []json.RawMessage, asList boo
 	} else {
 		items := make([]any, 0, len(objs))
 		for _, o := range objs {
-			v, err := decodeAny(o)
+			v, err := decode(o)
 			if err != nil {
 				return err
 			}

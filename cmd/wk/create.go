@@ -125,7 +125,7 @@ func createObject(ctx context.Context, sess *session, ri *api.ResourceInfo, ns s
 	}
 	switch output {
 	case "yaml", "json":
-		return printObjects(sess.s.out, output, []json.RawMessage{body}, false)
+		return printObjects(sess.s.out, output, []json.RawMessage{body}, false, false)
 	case "name":
 		_, err = fmt.Fprintf(sess.s.out, "%s/%s\n", kindName(ri), name)
 	default:
@@ -321,7 +321,7 @@ func runExpose(ctx context.Context, sess *session, args []string) error {
 		var w struct {
 			Metadata api.ObjectMeta `json:"metadata"`
 			Spec     struct {
-				Selector *api.LabelSelector `json:"selector"`
+				Selector *api.LabelSelector  `json:"selector"`
 				Template api.PodTemplateSpec `json:"template"`
 			} `json:"spec"`
 		}

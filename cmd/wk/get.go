@@ -41,6 +41,7 @@ Types may be given by plural, singular or short name (po, deploy, rs, svc, ns, n
 	f.Bool("show-labels", false, "show all labels as the last column")
 	f.Bool("no-headers", false, "do not print headers")
 	f.Bool("ignore-not-found", false, "treat objects that are not found as a success")
+	f.Bool("show-managed-fields", false, "keep metadata.managedFields in -o yaml and -o json output")
 	return cmd
 }
 
@@ -134,6 +135,7 @@ type getOptions struct {
 	showLabels     bool
 	noHeaders      bool
 	ignoreNotFound bool
+	showManaged    bool
 }
 
 func runGet(ctx context.Context, sess *session, args []string) error {
@@ -143,6 +145,7 @@ func runGet(ctx context.Context, sess *session, args []string) error {
 		fieldSelector: v.GetString("field-selector"), allNamespaces: v.GetBool("all-namespaces"),
 		watch: v.GetBool("watch"), watchOnly: v.GetBool("watch-only"), showLabels: v.GetBool("show-labels"),
 		noHeaders: v.GetBool("no-headers"), ignoreNotFound: v.GetBool("ignore-not-found"),
+		showManaged: v.GetBool("show-managed-fields"),
 	}
 	switch o.output {
 	case "", "wide", "yaml", "json", "name":
@@ -231,7 +234,7 @@ func getTables(ctx context.Context, sess *session, o getOptions, reqs []typeRequ
 		}
 		printed = true
 	}
-	if !printed && !sess.failed {
+	if !printed && !sess.failed && !o.ignoreNotFound {
 		noResources(sess, reqs, ns)
 	}
 	return nil
@@ -299,7 +302,7 @@ func getObjects(ctx context.Context, sess *session, o getOptions, reqs []typeReq
 				return err
 			}
 		}
-		if len(objs) == 0 && !sess.failed {
+		if len(objs) == 0 && !sess.failed && !o.ignoreNotFound {
 			noResources(sess, reqs, ns)
 		}
 		return nil
@@ -307,7 +310,7 @@ func getObjects(ctx context.Context, sess *session, o getOptions, reqs []typeReq
 	if len(objs) == 0 && sess.failed {
 		return nil
 	}
-	return printObjects(sess.s.out, o.output, objs, asList)
+	return printObjects(sess.s.out, o.output, objs, asList, o.showManaged)
 }
 
 // watchGet lists (unless --watch-only) and then watches one type, printing every change as
@@ -355,7 +358,7 @@ func watchGet(ctx context.Context, sess *session, o getOptions, r typeRequest, n
 		}
 		if !(first && o.watchOnly) {
 			for _, it := range items {
-				if err := printWatched(sess.s.out, o.output, r.ri, it); err != nil {
+				if err := printWatched(sess.s.out, o, r.ri, it); err != nil {
 					return "", err
 				}
 			}
@@ -380,7 +383,7 @@ func watchGet(ctx context.Context, sess *session, o getOptions, r typeRequest, n
 				}
 				return wp.Print(t)
 			}
-			return printWatched(sess.s.out, o.output, r.ri, ev.Object)
+			return printWatched(sess.s.out, o, r.ri, ev.Object)
 		})
 		if ctx.Err() != nil {
 			return nil
@@ -423,8 +426,8 @@ func pause(ctx context.Context, d time.Duration) bool {
 
 // printWatched prints one object of a watch in a non-table format; YAML documents are
 // separated by "---" lines.
-func printWatched(w io.Writer, format string, ri *api.ResourceInfo, raw json.RawMessage) error {
-	switch format {
+func printWatched(w io.Writer, o getOptions, ri *api.ResourceInfo, raw json.RawMessage) error {
+	switch o.output {
 	case "name":
 		m, err := readMeta(raw)
 		if err != nil {
@@ -436,7 +439,7 @@ func printWatched(w io.Writer, format string, ri *api.ResourceInfo, raw json.Raw
 			return err
 		}
 	}
-	return printObjects(w, format, []json.RawMessage{raw}, false)
+	return printObjects(w, o.output, []json.RawMessage{raw}, false, o.showManaged)
 }
 
 // watchStream runs one watch from rv and calls fn for every added, modified or deleted object.
