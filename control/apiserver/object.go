@@ -60,11 +60,6 @@ func (s *Server) createObject(ctx context.Context, r *resource, obj api.Object, 
 			return nil, err
 		}
 	}
-	if !opts.apply {
-		if err := s.recordManaged(obj, nil, opts.manager, ""); err != nil {
-			return nil, err
-		}
-	}
 	var alloc *allocation
 	if svc, ok := obj.(*api.Service); ok {
 		var err error
@@ -74,9 +69,12 @@ func (s *Server) createObject(ctx context.Context, r *resource, obj api.Object, 
 	}
 	for attempt := 0; ; attempt++ {
 		b, err := encode(obj)
+		if err == nil && !opts.apply {
+			b, err = s.recordManaged(obj, b, nil, opts.manager, "")
+		}
 		if err != nil {
 			s.alloc.release(ctx, alloc)
-			return nil, api.InternalError(err)
+			return nil, toStatus(err)
 		}
 		if len(b) > s.cfg.MaxObjectBytes {
 			s.alloc.release(ctx, alloc)
@@ -190,29 +188,52 @@ func namespaceTerminating(ns *api.Namespace) bool {
 	return ns.DeletionTimestamp != nil || ns.Status.Phase == api.NamespaceTerminating
 }
 
-// recordManaged records in obj's managedFields what manager changed from old (nil for a
-// create) through subresource.
-func (s *Server) recordManaged(obj, old api.Object, manager, subresource string) error {
+// recordManaged records in obj's managedFields what manager changed from oldJSON (nil for
+// a create) through subresource, and returns obj's JSON with them. objJSON is obj's JSON
+// as encode made it: the new managedFields are spliced into it rather than encoding the
+// whole object again.
+func (s *Server) recordManaged(obj api.Object, objJSON, oldJSON []byte, manager, subresource string) ([]byte, error) {
 	if manager == "" {
-		return nil
+		return objJSON, nil
 	}
 	m := obj.GetObjectMeta()
-	newJSON, err := encode(obj)
+	entries, err := patch.RecordUpdate(oldJSON, objJSON, manager, toPatchManaged(m.ManagedFields), time.Now(), subresource)
 	if err != nil {
-		return api.InternalError(err)
+		return nil, patchError(err)
 	}
-	var oldJSON []byte
-	if old != nil {
-		if oldJSON, err = encode(old); err != nil {
-			return api.InternalError(err)
-		}
-	}
-	entries, err := patch.RecordUpdate(oldJSON, newJSON, manager, toPatchManaged(m.ManagedFields), time.Now(), subresource)
+	before, err := encodeMeta(m)
 	if err != nil {
-		return patchError(err)
+		return nil, api.InternalError(err)
 	}
 	m.ManagedFields = fromPatchManaged(entries)
-	return nil
+	after, err := encodeMeta(m)
+	if err != nil {
+		return nil, api.InternalError(err)
+	}
+	// encode writes metadata verbatim after "metadata": as encodeMeta does.
+	if i := bytes.Index(objJSON, metadataKey); i >= 0 {
+		i += len(metadataKey) - 1
+		if bytes.HasPrefix(objJSON[i:], before) {
+			out := make([]byte, 0, len(objJSON)+len(after)-len(before))
+			out = append(out, objJSON[:i]...)
+			out = append(out, after...)
+			return append(out, objJSON[i+len(before):]...), nil
+		}
+	}
+	b, err := encode(obj)
+	if err != nil {
+		return nil, api.InternalError(err)
+	}
+	return b, nil
+}
+
+// encodeMeta encodes m as encode writes it inside an object: without resourceVersion.
+func encodeMeta(m *api.ObjectMeta) ([]byte, error) {
+	rv := m.ResourceVersion
+	m.ResourceVersion = ""
+	b, err := json.Marshal(m)
+	m.ResourceVersion = rv
+	return b, err
 }
 
 func toPatchManaged(in []api.ManagedFieldsEntry) []patch.ManagedFieldsEntry {
@@ -308,11 +329,8 @@ func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub st
 			return updateResult{body: withRV(kv.Value, kv.Revision)}, nil // nothing changed
 		}
 		if !opts.apply {
-			if err := s.recordManaged(obj, cur, opts.manager, managedSub(sub)); err != nil {
+			if b, err = s.recordManaged(obj, b, kv.Value, opts.manager, managedSub(sub)); err != nil {
 				return updateResult{}, err
-			}
-			if b, err = encode(obj); err != nil {
-				return updateResult{}, api.InternalError(err)
 			}
 		}
 		if len(b) > s.cfg.MaxObjectBytes {
