@@ -70,6 +70,7 @@ type watchCache struct {
 	epoch   uint64        // incremented on every (re)list
 	notify  chan struct{} // closed and replaced when anything changes
 	stopped bool
+	watcher *store.Watcher // the etcd watch being followed
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -131,6 +132,7 @@ func (c *watchCache) list(ctx context.Context) (*store.Watcher, error) {
 		c.ring[i] = nil
 	}
 	c.epoch++
+	c.watcher = w
 	c.wake()
 	c.mu.Unlock()
 	return w, nil
