@@ -101,30 +101,48 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startWK runs a long-lived command (get -w, rollout status) until stop is called; it returns
-// the command's output buffers and a stop function that cancels it and returns its error.
-func (tc *testCluster) startWK(t *testing.T, args ...string) (out, errOut *syncBuffer, stop func() error) {
+// bgCommand is a wk command running in the background (get -w, rollout status, delete
+// waiting for finalizers).
+type bgCommand struct {
+	out, err *syncBuffer
+	done     chan struct{} // closed when the command has returned
+	result   error         // what it returned; read after done
+	cancel   context.CancelFunc
+}
+
+// startWK runs a long-lived command in the background until it returns or stop is called.
+func (tc *testCluster) startWK(t *testing.T, args ...string) *bgCommand {
 	t.Helper()
-	out, errOut = &syncBuffer{}, &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &streams{in: strings.NewReader(""), out: out, err: errOut}
+	b := &bgCommand{out: &syncBuffer{}, err: &syncBuffer{}, done: make(chan struct{}), cancel: cancel}
+	s := &streams{in: strings.NewReader(""), out: b.out, err: b.err}
 	root := newRoot(s)
 	root.SetArgs(append([]string{"--kubeconfig", tc.kubeconfig}, args...))
-	root.SetOut(out)
-	root.SetErr(errOut)
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
-	var once sync.Once
-	var err error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			err = <-done
-		})
-		return err
+	root.SetOut(b.out)
+	root.SetErr(b.err)
+	go func() {
+		defer close(b.done)
+		b.result = root.ExecuteContext(ctx)
+	}()
+	t.Cleanup(func() { b.stop() })
+	return b
+}
+
+// stop cancels the command, waits for it to return and returns what it returned.
+func (b *bgCommand) stop() error {
+	b.cancel()
+	<-b.done
+	return b.result
+}
+
+// finished reports whether the command has returned by itself.
+func (b *bgCommand) finished() bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
 	}
-	t.Cleanup(func() { stop() })
-	return out, errOut, stop
 }
 
 // waitFor polls cond until it holds or the deadline passes, then fails the test with what

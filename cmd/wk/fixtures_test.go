@@ -160,9 +160,16 @@ func newReplicaSet(dep *api.Deployment, name string, rev int, image string) *api
 	for k, v := range dep.Spec.Selector.MatchLabels {
 		sel.MatchLabels[k] = v
 	}
+	// The controller copies the deployment's annotations onto its ReplicaSets.
+	ann := map[string]string{api.AnnotationRevision: itoa(rev)}
+	for k, v := range dep.Annotations {
+		if k != api.AnnotationRevision {
+			ann[k] = v
+		}
+	}
 	return &api.ReplicaSet{
 		ObjectMeta: api.ObjectMeta{Name: name, Namespace: dep.Namespace, Labels: tmpl.Labels,
-			Annotations: map[string]string{api.AnnotationRevision: itoa(rev)},
+			Annotations: ann,
 			OwnerReferences: []api.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: dep.Name,
 				UID: dep.UID, Controller: api.Ptr(true), BlockOwnerDeletion: api.Ptr(true)}}},
 		Spec: api.ReplicaSetSpec{Replicas: dep.Spec.Replicas, Selector: sel, Template: tmpl},

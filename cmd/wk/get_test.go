@@ -45,10 +45,10 @@ func TestGetErrors(t *testing.T) {
 	tc := startCluster(t)
 	seedShop(t, tc)
 	tests := []struct {
-		name              string
-		args              []string
-		wantCode          int
-		wantOut, wantErr  string
+		name             string
+		args             []string
+		wantCode         int
+		wantOut, wantErr string
 	}{
 		{name: "not found", args: []string{"get", "deploy", "nope", "-n", "shop"}, wantCode: 1,
 			wantErr: "Error from server (NotFound): deployments.apps \"nope\" not found\n"},
@@ -110,7 +110,8 @@ func TestGetWatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, stop := tc.startWK(t, tt.args...)
+			bg := tc.startWK(t, tt.args...)
+			out, errOut := bg.out, bg.err
 			waitFor(t, "the initial list", func() (bool, string) {
 				s := out.String()
 				for _, l := range tt.initial {
@@ -136,7 +137,7 @@ func TestGetWatch(t *testing.T) {
 				return false, out.String() + errOut.String()
 			})
 			tc.mustWK(t, "delete", "pod", tt.pod, "-n", "shop")
-			if err := stop(); err != nil {
+			if err := bg.stop(); err != nil {
 				t.Fatalf("get -w ended with %v; stderr:\n%s", err, errOut.String())
 			}
 			if tt.forbidden != "" && strings.Contains(out.String(), tt.forbidden) {
