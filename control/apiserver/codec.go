@@ -96,7 +96,7 @@ func mediaType(req *http.Request) string {
 }
 
 // bodyJSON reads the request body of a create or update as JSON, converting YAML.
-func (s *Server) bodyJSON(req *http.Request) ([]byte, error) {
+func (s *Server) bodyJSON(req *http.Request, r *resource) ([]byte, error) {
 	b, err := readBody(req, s.bodyLimit())
 	if err != nil {
 		return nil, err
@@ -109,9 +109,15 @@ func (s *Server) bodyJSON(req *http.Request) ([]byte, error) {
 			return nil, api.BadRequest(fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml: %v", err))
 		}
 		b = j
+	case protobufType:
+		j, err := protoToJSON(b, map[string]bool{r.Kind: true})
+		if err != nil {
+			return nil, err
+		}
+		b = j
 	default:
 		return nil, api.NewStatusError(http.StatusUnsupportedMediaType, api.ReasonUnsupportedMedia,
-			fmt.Sprintf("the body of the request was in an unknown format (%s) - accepted media types include: application/json, application/yaml", mt))
+			fmt.Sprintf("the body of the request was in an unknown format (%s) - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf", mt))
 	}
 	if len(b) > s.cfg.MaxObjectBytes {
 		return nil, api.TooLarge(fmt.Sprintf("the object is %d bytes of JSON, over the limit of %d", len(b), s.cfg.MaxObjectBytes))

@@ -76,7 +76,7 @@ func TestBadInput(t *testing.T) {
 			code: 401, reason: api.ReasonUnauthorized},
 		{name: "create with a token but no body", method: "POST", path: pods, body: "", code: 400, reason: api.ReasonBadRequest},
 		{name: "unsupported media type", method: "POST", path: pods, body: "x",
-			opts: []reqOpt{contentType("application/vnd.kubernetes.protobuf")}, code: 415, reason: api.ReasonUnsupportedMedia},
+			opts: []reqOpt{contentType("text/plain")}, code: 415, reason: api.ReasonUnsupportedMedia},
 		{name: "method not allowed", method: "PUT", path: pods, body: pod("p", nil), code: 405, reason: api.ReasonMethodNotAllowed},
 		{name: "post to a name", method: "POST", path: pods + "/p", body: pod("p", nil), code: 405, reason: api.ReasonMethodNotAllowed},
 		{name: "unsupported field selector", method: "GET", path: pods + "?fieldSelector=spec.image%3Dx",

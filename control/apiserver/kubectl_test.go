@@ -88,6 +88,14 @@ func TestKubectl(t *testing.T) {
 		{"get svc", []string{"get", "svc"}, []string{"NAME", "TYPE", "CLUSTER-IP", "hello", "NodePort", "10.43.", "80:3"}, ""},
 		{"delete", []string{"delete", "deploy", "hello"}, []string{`deployment.apps "hello" deleted`}, ""},
 		{"gone", []string{"get", "deploy"}, nil, "No resources found in default namespace."},
+		// kubectl's typed clients send protobuf.
+		{"create namespace", []string{"create", "namespace", "team"}, []string{"namespace/team created"}, ""},
+		{"create deployment", []string{"create", "deployment", "made", "--image=made:1", "--replicas=2", "--port=8080", "-n", "team"},
+			[]string{"deployment.apps/made created"}, ""},
+		{"created deployment", []string{"get", "deploy", "made", "-n", "team", "-o", "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].ports[0].containerPort}"},
+			[]string{"2 made:1 8080"}, ""},
+		{"create service", []string{"create", "service", "nodeport", "made", "--tcp=80:8080", "-n", "team"}, []string{"service/made created"}, ""},
+		{"created service", []string{"get", "svc", "made", "-n", "team", "-o", "jsonpath={.spec.type} {.spec.ports[0].targetPort}"}, []string{"NodePort 8080"}, ""},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {

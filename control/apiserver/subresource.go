@@ -30,7 +30,7 @@ func (s *Server) serveBinding(rq *request) error {
 	if err != nil {
 		return err
 	}
-	body, err := s.bodyJSON(rq.req)
+	body, err := s.bodyJSON(rq.req, rq.res)
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,7 @@ func (s *Server) serveScale(rq *request) error {
 	var body []byte
 	var pt string
 	if rq.verb == verbUpdate {
-		body, err = s.bodyJSON(rq.req)
+		body, err = s.bodyJSON(rq.req, rq.res)
 	} else {
 		body, err = readBody(rq.req, s.bodyLimit())
 		pt = mediaType(rq.req)

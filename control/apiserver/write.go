@@ -73,7 +73,7 @@ func (s *Server) serveCreate(rq *request) error {
 	if err != nil {
 		return err
 	}
-	body, err := s.bodyJSON(rq.req)
+	body, err := s.bodyJSON(rq.req, rq.res)
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func (s *Server) serveUpdate(rq *request) error {
 		return err
 	}
 	r := rq.res
-	body, err := s.bodyJSON(rq.req)
+	body, err := s.bodyJSON(rq.req, rq.res)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,66 @@
+package apiserver
+
+import (
+	"encoding/binary"
+	"strings"
+	"testing"
+
+	"github.com/wasmkube/wasmkube/control/api"
+)
+
+// pb builds protobuf messages for tests.
+type pb []byte
+
+func (m pb) str(num int, s string) pb { return m.bytes(num, []byte(s)) }
+
+func (m pb) bytes(num int, b []byte) pb {
+	m = binary.AppendUvarint(m, uint64(num<<3|2))
+	m = binary.AppendUvarint(m, uint64(len(b)))
+	return append(m, b...)
+}
+
+func (m pb) varint(num int, v uint64) pb {
+	m = binary.AppendUvarint(m, uint64(num<<3))
+	return binary.AppendUvarint(m, v)
+}
+
+func envelope(kind, apiVersion string, raw pb) []byte {
+	return append([]byte("k8s\x00"), pb{}.bytes(1, pb{}.str(1, apiVersion).str(2, kind)).bytes(2, raw)...)
+}
+
+func TestProtoToJSON(t *testing.T) {
+	zeroTime := pb{}.varint(1, uint64(0xFFFFFFF1886E0900)) // -62135596800 as a varint
+	meta := pb{}.str(1, "web").str(2, "").bytes(8, zeroTime).bytes(11, pb{}.str(1, "app").str(2, "web"))
+	container := pb{}.str(1, "app").str(2, "app:1").bytes(8, pb{}).str(13, "").varint(16, 0)
+	spec := pb{}.varint(1, 2).bytes(3, pb{}.bytes(2, pb{}.bytes(2, container)))
+	cases := []struct {
+		name, want string
+		raw        pb
+		code       int
+	}{
+		{name: "deployment",
+			raw:  pb{}.bytes(1, meta).bytes(2, spec).bytes(3, pb{}),
+			want: `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"labels":{"app":"web"},"name":"web"},"spec":{"replicas":2,"template":{"spec":{"containers":[{"image":"app:1","name":"app","resources":{}}]}}},"status":{}}`},
+		{name: "unknown non-zero field",
+			raw:  pb{}.bytes(1, meta).bytes(2, pb{}.varint(8, 1)),
+			code: 422, want: "spec.<protobuf field 8 of DeploymentSpec>"},
+		{name: "malformed", raw: pb{0x0a, 0x05, 1}, code: 400},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := protoToJSON(envelope("Deployment", "apps/v1", c.raw), map[string]bool{"Deployment": true})
+			if c.code != 0 {
+				if api.CodeOf(err) != c.code || !strings.Contains(err.Error(), c.want) {
+					t.Fatalf("got %s %v, want %d naming %q", got, err, c.code, c.want)
+				}
+				return
+			}
+			if err != nil || string(got) != c.want {
+				t.Fatalf("got %s %v\nwant %s", got, err, c.want)
+			}
+		})
+	}
+	if _, err := protoToJSON(envelope("Pod", "v1", nil), map[string]bool{"Deployment": true}); api.CodeOf(err) != 415 {
+		t.Fatalf("a kind other than the path's: %v, want 415", err)
+	}
+}
