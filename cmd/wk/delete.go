@@ -118,8 +118,13 @@ func runDelete(ctx context.Context, sess *session, args []string) error {
 				return err
 			}
 			ns := m.namespace
-			if ns == "" || sess.nsFlag {
+			switch {
+			case !ri.Namespaced:
+			case ns == "":
 				ns = sess.ns
+			case sess.nsFlag && ns != sess.ns:
+				sess.report(fmt.Errorf("the namespace from the provided object %q does not match the namespace %q. You must pass '--namespace=%s' to perform this operation.", ns, sess.ns, ns))
+				continue
 			}
 			targets = append(targets, deleteTarget{ri: ri, ns: nsFor(ri, ns), name: m.name, source: m.source})
 		}

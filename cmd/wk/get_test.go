@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wasmkube/wasmkube/control/api"
+	"github.com/wasmkube/wasmkube/control/apiserver"
 	"github.com/wasmkube/wasmkube/control/client"
+	"github.com/wasmkube/wasmkube/control/clustertest"
 )
 
 func TestGet(t *testing.T) {
@@ -148,5 +151,21 @@ func TestGetWatch(t *testing.T) {
 			}
 			t.Logf("output:\n%s", out.String())
 		})
+	}
+}
+
+// TestWatchStreamGone checks that a watch from a resourceVersion the server no longer holds
+// is reported as gone (so get -w relists) rather than as a failure.
+func TestWatchStreamGone(t *testing.T) {
+	tc := startCluster(t, clustertest.WithConfig(func(c *apiserver.Config) { c.WatchCacheSize = 2 }))
+	for i := 0; i < 5; i++ {
+		tc.mustWK(t, "create", "namespace", fmt.Sprintf("churn-%d", i))
+	}
+	ri := builtin("namespaces")
+	calls := 0
+	_, gone, err := watchStream(context.Background(), tc.c, ri, "", client.ListOptions{}, "1", true,
+		func(api.WatchEvent) error { calls++; return nil })
+	if !gone || err != nil || calls != 0 {
+		t.Fatalf("watch from a compacted revision: gone %v, err %v, %d events", gone, err, calls)
 	}
 }
