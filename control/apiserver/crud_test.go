@@ -80,3 +80,43 @@ func TestCRUD(t *testing.T) {
 		t.Fatalf("not found message %q", st.Message)
 	}
 }
+
+func TestDeleteCollection(t *testing.T) {
+	e := start(t)
+	for _, n := range []string{"a", "b", "c"} {
+		lbl := map[string]string{"app": "x"}
+		if n == "c" {
+			lbl["app"] = "y"
+		}
+		e.must(http.StatusCreated, "POST", "/api/v1/namespaces/default/pods", pod(n, lbl))
+	}
+	e.must(http.StatusOK, "DELETE", "/api/v1/namespaces/default/pods?labelSelector=app%3Dx", nil)
+	var l api.List[api.Pod]
+	e.must(http.StatusOK, "GET", "/api/v1/namespaces/default/pods", nil).decode(t, &l)
+	if len(l.Items) != 1 || l.Items[0].Name != "c" {
+		t.Fatalf("left %d pods", len(l.Items))
+	}
+}
+
+func TestListResourceVersions(t *testing.T) {
+	e := start(t)
+	p := e.createPod("a", nil)
+	for _, q := range []string{"", "?resourceVersion=0", "?resourceVersion=" + p.ResourceVersion,
+		"?resourceVersion=" + p.ResourceVersion + "&resourceVersionMatch=Exact", "?resourceVersion=" + p.ResourceVersion + "&resourceVersionMatch=NotOlderThan"} {
+		t.Run(q, func(t *testing.T) {
+			var l api.List[api.Pod]
+			e.must(http.StatusOK, "GET", podsPath+q, nil).decode(t, &l)
+			if len(l.Items) != 1 || l.ResourceVersion == "" {
+				t.Fatalf("list %+v", l)
+			}
+		})
+	}
+	e.must(http.StatusBadRequest, "GET", podsPath+"?resourceVersionMatch=Exact", nil)
+	e.must(http.StatusBadRequest, "GET", podsPath+"?resourceVersion=abc", nil)
+	e.must(http.StatusBadRequest, "GET", podsPath+"?limit=-1", nil)
+	var one api.Pod
+	e.must(http.StatusOK, "GET", podsPath+"/a?resourceVersion=0", nil).decode(t, &one)
+	if one.Name != "a" {
+		t.Fatalf("get from cache: %+v", one)
+	}
+}

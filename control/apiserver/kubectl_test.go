@@ -1,6 +1,7 @@
 package apiserver_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"os"
@@ -116,4 +117,50 @@ func TestKubectl(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKubectlWatch runs kubectl get -w and sees a pod appear as a new row.
+func TestKubectlWatch(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("kubectl is not on PATH")
+	}
+	e := start(t)
+	e.createPod("first", nil)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kubectl, "--kubeconfig", e.api.Kubeconfig(t), "get", "pods", "-w")
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		cmd.Wait()
+	}()
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	for line := range lines {
+		if strings.HasPrefix(line, "first ") {
+			// kubectl has listed; the next pod comes through its watch.
+			e.createPod("watched", nil)
+		}
+		if strings.HasPrefix(line, "watched ") && strings.Contains(line, "Pending") {
+			return
+		}
+	}
+	t.Fatalf("kubectl get -w ended without a row for the pod; stderr: %s", stderr.String())
 }

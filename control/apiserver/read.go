@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -174,6 +175,9 @@ func (s *Server) serveList(rq *request) error {
 		}
 		for {
 			res, err := s.store.List(rq.ctx, listPrefix(r, rq.namespace), opts)
+			if errors.Is(err, store.ErrCompacted) && cont == "" {
+				return api.Gone(fmt.Sprintf("The resourceVersion for the provided list is too old: %d has been compacted.", rv))
+			}
 			if err != nil {
 				return storeError(r, "", err)
 			}
