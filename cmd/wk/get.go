@@ -405,8 +405,11 @@ func watchGet(ctx context.Context, sess *session, o getOptions, r typeRequest, n
 			if !pause(ctx, time.Second) {
 				return nil
 			}
-		default:
+		default: // the server ended the stream (its request timeout): resume where it stopped
 			rv = newRV
+			if !pause(ctx, 100*time.Millisecond) {
+				return nil
+			}
 		}
 	}
 	return nil
