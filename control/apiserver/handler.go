@@ -209,14 +209,14 @@ func (s *Server) serveGroupVersion(w http.ResponseWriter, req *http.Request, use
 		}
 	}
 	if rq.verb == "" || !subresourceAllows(rq.sub, rq.verb) {
-		writeError(w, api.MethodNotSupported(r.GroupResource(), methodVerb(req.Method, rq)))
+		writeError(w, api.MethodNotSupported(r.GroupResource(), methodVerb(req.Method)))
 		return
 	}
 	s.dispatch(rq)
 }
 
 // methodVerb names what an unsupported request tried, for its 405.
-func methodVerb(method string, rq *request) string {
+func methodVerb(method string) string {
 	switch method {
 	case http.MethodGet:
 		return "get"

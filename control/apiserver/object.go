@@ -24,8 +24,6 @@ type writeOptions struct {
 	apply bool
 }
 
-type createOptions = writeOptions
-
 // key returns the store key of an object of r.
 func key(r *resource, namespace, name string) string {
 	if !r.Namespaced {
@@ -36,7 +34,7 @@ func key(r *resource, namespace, name string) string {
 
 // createObject stores a new object and returns its JSON with its resourceVersion. obj is
 // decoded and its kind checked; its namespace is the request's.
-func (s *Server) createObject(ctx context.Context, r *resource, obj api.Object, _ string, opts createOptions) ([]byte, error) {
+func (s *Server) createObject(ctx context.Context, r *resource, obj api.Object, opts writeOptions) ([]byte, error) {
 	m := obj.GetObjectMeta()
 	if m.ResourceVersion != "" {
 		return nil, api.BadRequest("resourceVersion should not be set on objects to be created")
@@ -293,7 +291,7 @@ func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub st
 			if err != nil {
 				return updateResult{}, err
 			}
-			b, err := s.createObject(ctx, r, obj, "", opts)
+			b, err := s.createObject(ctx, r, obj, opts)
 			if errors.Is(err, store.ErrExists) || api.IsAlreadyExists(err) {
 				continue // raced with another create: update it instead
 			}

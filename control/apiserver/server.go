@@ -315,7 +315,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	for _, name := range []string{api.NamespaceDefault, api.NamespaceSystem, "kube-public", api.NamespaceNodeLease} {
 		ns := &api.Namespace{ObjectMeta: api.ObjectMeta{Name: name}}
 		ns.Kind, ns.APIVersion = r.Kind, r.GroupVersion()
-		_, err := s.createObject(ctx, r, ns, "", createOptions{manager: "wasmkube-apiserver"})
+		_, err := s.createObject(ctx, r, ns, writeOptions{manager: "wasmkube-apiserver"})
 		if err != nil && !api.IsAlreadyExists(err) {
 			return fmt.Errorf("create namespace %s: %w", name, err)
 		}

@@ -58,6 +58,8 @@ func checkMeta(rq *request, obj api.Object) error {
 			return api.BadRequest("the namespace of the provided object does not match the namespace sent on the request")
 		}
 		m.Namespace = rq.namespace
+	} else {
+		m.Namespace = "" // as Kubernetes does for cluster-scoped objects
 	}
 	if rq.name != "" {
 		if m.Name != "" && m.Name != rq.name {
@@ -84,7 +86,7 @@ func (s *Server) serveCreate(rq *request) error {
 	if err := checkMeta(rq, obj); err != nil {
 		return err
 	}
-	out, err := s.createObject(rq.ctx, rq.res, obj, "", opts)
+	out, err := s.createObject(rq.ctx, rq.res, obj, opts)
 	if err != nil {
 		return err
 	}
