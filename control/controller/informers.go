@@ -26,7 +26,9 @@ type Informers struct {
 	Leases      *informer.Informer[*api.Lease]
 	Events      *informer.Informer[*api.Event]
 	// Others covers every other resource in api.Resources(), by plural resource name, so that
-	// the garbage collector sees kinds added later.
+	// the garbage collector sees kinds added later. They are best effort: their sources are
+	// marked Generic and nothing waits for them to sync (client.Resource[api.Object] cannot
+	// decode lists yet), so a kind without a typed informer here never blocks a controller.
 	Others map[string]*informer.Informer[api.Object]
 
 	sources []Source
@@ -68,6 +70,7 @@ func NewInformers(c *client.Client) *Informers {
 			inf := informer.New(client.For[api.Object](c, ri.Resource), client.ListOptions{}, nil)
 			i.Others[ri.Resource] = inf
 			s = SourceOf(inf)
+			s.Generic = true
 		}
 		s.Info = ri
 		i.sources = append(i.sources, s)
@@ -88,10 +91,10 @@ func (i *Informers) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// WaitForSync waits until every informer has synced, or ctx ends; it reports which.
+// WaitForSync waits until every typed informer has synced, or ctx ends; it reports which.
 func (i *Informers) WaitForSync(ctx context.Context) bool {
 	for _, s := range i.sources {
-		if !s.WaitForSync(ctx) {
+		if !s.Generic && !s.WaitForSync(ctx) {
 			return false
 		}
 	}
@@ -103,6 +106,8 @@ func (i *Informers) WaitForSync(ctx context.Context) bool {
 type Source struct {
 	// Info is the resource the informer caches.
 	Info api.ResourceInfo
+	// Generic marks an informer of api.Object (a kind without a typed informer): best effort.
+	Generic bool
 	// AddHandler registers a handler, as Informer.AddHandler.
 	AddHandler func(h informer.Handler[api.Object])
 	// WaitForSync waits for the first list, as Informer.WaitForSync.

@@ -48,7 +48,9 @@ func New(cfg Config) (*Collector, error) {
 	var waits []controller.Syncer
 	for _, s := range cfg.Informers.Sources() {
 		info := s.Info
-		waits = append(waits, syncer(s.WaitForSync))
+		if !s.Generic {
+			waits = append(waits, syncer(s.WaitForSync))
+		}
 		s.AddHandler(informer.Handler[api.Object]{
 			OnAdd: func(o api.Object) { g.enqueue(g.graph.Put(ItemOf(&info, o))) },
 			OnUpdate: func(old, cur api.Object) {
