@@ -321,6 +321,9 @@ var rollbackSkipAnnotations = map[string]bool{
 	"deprecated.deployment.rollback.to":                true,
 }
 
+// errRaced marks an undo whose guarded patch found the deployment changed since it was read.
+var errRaced = errors.New("the deployment changed while it was being rolled back")
+
 func runRolloutUndo(ctx context.Context, sess *session, args []string) error {
 	ri, names, err := rolloutTargets(ctx, sess, args)
 	if err != nil {
@@ -328,7 +331,14 @@ func runRolloutUndo(ctx context.Context, sess *session, args []string) error {
 	}
 	to := sess.v.GetInt64("to-revision")
 	for _, name := range names {
-		msg, err := undoDeployment(ctx, sess, name, to)
+		var msg string
+		// The patch only applies to the deployment as it was read; a lost race reads it again.
+		for attempt := 0; ; attempt++ {
+			msg, err = undoDeployment(ctx, sess, name, to)
+			if !errors.Is(err, errRaced) || attempt == 2 {
+				break
+			}
+		}
 		if err != nil {
 			sess.report(err)
 			continue
@@ -414,6 +424,9 @@ func undoDeployment(ctx context.Context, sess *session, name string, to int64) (
 		return "", fmt.Errorf("failed restoring revision %d: %w", to, err)
 	}
 	if _, err := client.Deployments(sess.c).Namespace(sess.ns).Patch(ctx, name, client.JSONPatch, patch); err != nil {
+		if api.IsInvalid(err) && strings.Contains(err.Error(), "/metadata/resourceVersion") {
+			return "", fmt.Errorf("failed restoring revision %d of deployment %q: %w; run the command again", to, name, errRaced)
+		}
 		return "", fmt.Errorf("failed restoring revision %d: %w", to, err)
 	}
 	return "rolled back", nil
