@@ -95,12 +95,13 @@ func TestGetWatch(t *testing.T) {
 	tc := startCluster(t)
 	seedShop(t, tc)
 	tests := []struct {
-		name      string
-		pod       string
-		args      []string
-		initial   []string // lines that must show before the change
-		after     string   // a substring that must show once the pod is created
-		forbidden string   // a substring that must never show
+		name       string
+		pod        string
+		args       []string
+		initial    []string // lines that must show before the change
+		after      string   // a substring that must show once the pod is created
+		forbidden  string   // a substring that must never show
+		linePrefix string   // how every line about the pod must start
 	}{
 		{name: "table", pod: "extra-1", args: []string{"get", "pods", "-n", "shop", "-w"},
 			initial: []string{"NAME", "web-5d4c9-abcde", "web-5d4c9-fghij"}, after: "extra-1 "},
@@ -110,6 +111,8 @@ func TestGetWatch(t *testing.T) {
 			initial: []string{"pod/web-5d4c9-abcde"}, after: "pod/extra-3\n"},
 		{name: "one object", pod: "extra-4", args: []string{"get", "pod", "extra-4", "-n", "shop", "-w", "-o", "yaml"},
 			after: "name: extra-4", forbidden: "web-5d4c9"},
+		{name: "all namespaces", pod: "extra-5", args: []string{"get", "pods", "-A", "-w"},
+			initial: []string{"NAMESPACE", "web-5d4c9-abcde"}, after: "extra-5 ", linePrefix: "shop "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,6 +145,11 @@ func TestGetWatch(t *testing.T) {
 			tc.mustWK(t, "delete", "pod", tt.pod, "-n", "shop")
 			if err := bg.stop(); err != nil {
 				t.Fatalf("get -w ended with %v; stderr:\n%s", err, errOut.String())
+			}
+			for _, l := range strings.Split(out.String(), "\n") {
+				if strings.Contains(l, tt.pod) && !strings.HasPrefix(l, tt.linePrefix) {
+					t.Errorf("line %q does not start with %q", l, tt.linePrefix)
+				}
 			}
 			if tt.forbidden != "" && strings.Contains(out.String(), tt.forbidden) {
 				t.Errorf("output shows %q:\n%s", tt.forbidden, out.String())
