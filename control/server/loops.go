@@ -49,6 +49,7 @@ func (s *Server) lead(ctx context.Context) {
 			}
 			return sched.Run(ctx)
 		},
+		s.runControllers,
 	}
 	var wg sync.WaitGroup
 	for _, run := range loops {

@@ -44,6 +44,9 @@ type Config struct {
 	// NodeMonitorGracePeriod is how long a node's lease may go unrenewed before the node is
 	// NotReady and its pods are replaced (the node lifecycle controller's setting).
 	NodeMonitorGracePeriod time.Duration
+	// PodEvictionTimeout is how long a node stays NotReady before its pods are deleted so
+	// their controllers replace them elsewhere (nil: the node lifecycle default, 5s).
+	PodEvictionTimeout *time.Duration
 	// CompactInterval is how often etcd history is compacted (5m).
 	CompactInterval time.Duration
 	// UnsafeNoFsync disables etcd fsync: tests and benchmarks only; acknowledged writes may be
@@ -85,6 +88,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NodeMonitorGracePeriod < 0 {
 		return fmt.Errorf("server config: node-monitor-grace-period %v must not be negative", c.NodeMonitorGracePeriod)
+	}
+	if c.PodEvictionTimeout != nil && *c.PodEvictionTimeout < 0 {
+		return fmt.Errorf("server config: pod-eviction-timeout %v must not be negative", *c.PodEvictionTimeout)
 	}
 	return nil
 }
@@ -145,11 +151,17 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 		etcdClient = s.etcdc
 	} else {
+		// etcd warns about things that are deliberate here (one port for HTTP and gRPC, simple
+		// tokens on loopback); its logs are shown only at info level and below.
+		var etcdLog *slog.Logger
+		if cfg.Logger.Enabled(ctx, slog.LevelInfo) {
+			etcdLog = cfg.Logger.With("component", "etcd")
+		}
 		s.etcd, err = store.StartEmbedded(ctx, store.EtcdConfig{
 			DataDir:       filepath.Join(cfg.DataDir, "etcd"),
 			ClientURL:     cfg.EtcdClientURL,
 			UnsafeNoFsync: cfg.UnsafeNoFsync,
-			Logger:        cfg.Logger,
+			Logger:        etcdLog,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("start embedded etcd: %w", err)

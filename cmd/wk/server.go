@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/wasmkube/wasmkube/control/server"
+)
+
+func defaultDataDir(name string) string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "wk-"+name)
+	}
+	return filepath.Join(home, ".wk", name)
+}
+
+func newServerCmd(s *streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run a control plane: embedded etcd, the API server, controllers, scheduler and a runner",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, err := settings(cmd)
+			if err != nil {
+				return err
+			}
+			cfg, err := serverConfig(v, s)
+			if err != nil {
+				return err
+			}
+			return runServer(cmd.Context(), s, cfg, v)
+		},
+	}
+	f := cmd.Flags()
+	f.String("data-dir", defaultDataDir("server"), "where etcd data, the cluster CA, tokens and the kubeconfig live")
+	f.String("api-addr", "127.0.0.1:6443", "address the API server listens on (HOST:PORT)")
+	f.StringSlice("tls-san", nil, "extra host names or IPs for the API server's certificate")
+	f.StringSlice("etcd-endpoints", nil, "use this external etcd cluster instead of the embedded member")
+	f.Bool("runner", true, "also run a runner (node agent) in this process")
+	f.String("node-name", "", "name of the in-process runner's node (default: the host name)")
+	f.Duration("node-monitor-grace-period", 0, "how long a node may miss lease renewals before it is NotReady and its pods move (default 40s)")
+	f.String("log-level", "warn", "debug, info, warn or error")
+	return cmd
+}
+
+func logger(v *viper.Viper, s *streams) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(v.GetString("log-level"))); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", v.GetString("log-level"))
+	}
+	return slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level})), nil
+}
+
+func serverConfig(v *viper.Viper, s *streams) (server.Config, error) {
+	log, err := logger(v, s)
+	if err != nil {
+		return server.Config{}, err
+	}
+	cfg := server.DefaultConfig()
+	cfg.DataDir = v.GetString("data-dir")
+	cfg.APIAddr = v.GetString("api-addr")
+	cfg.Hosts = v.GetStringSlice("tls-san")
+	cfg.EtcdEndpoints = v.GetStringSlice("etcd-endpoints")
+	cfg.NodeMonitorGracePeriod = v.GetDuration("node-monitor-grace-period")
+	cfg.Logger = log
+	return cfg, cfg.Validate()
+}
+
+// runServer starts the control plane (and, unless --runner=false, the in-process runner) and
+// serves until the command's context ends (Ctrl-C or SIGTERM).
+func runServer(ctx context.Context, s *streams, cfg server.Config, v *viper.Viper) error {
+	srv, err := server.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		_ = srv.Stop(stopCtx)
+	}()
+	fmt.Fprintf(s.out, "wasmkube API server at %s\nexport KUBECONFIG=%s\n", srv.URL(), srv.KubeconfigPath())
+	if v.GetBool("runner") {
+		node := v.GetString("node-name")
+		if node == "" {
+			host, _ := os.Hostname()
+			node = strings.ToLower(host)
+		}
+		return runInProcessRunner(ctx, srv, node)
+	}
+	<-ctx.Done()
+	return nil
+}

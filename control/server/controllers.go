@@ -1,0 +1,25 @@
+package server
+
+import (
+	"context"
+
+	"github.com/wasmkube/wasmkube/control/controller/manager"
+	"github.com/wasmkube/wasmkube/control/nodelifecycle"
+)
+
+// runControllers runs the controller manager (ReplicaSet, Deployment, garbage collector,
+// Endpoints, node lifecycle, Namespace) until ctx ends.
+func (s *Server) runControllers(ctx context.Context) error {
+	nl := nodelifecycle.Default()
+	if s.cfg.NodeMonitorGracePeriod > 0 {
+		nl.GracePeriod = s.cfg.NodeMonitorGracePeriod
+	}
+	if s.cfg.PodEvictionTimeout != nil {
+		nl.EvictionTimeout = *s.cfg.PodEvictionTimeout
+	}
+	m, err := manager.New(manager.Config{Client: s.client, Identity: s.cfg.Identity, NodeLifecycle: nl, Logger: s.cfg.Logger})
+	if err != nil {
+		return err
+	}
+	return m.Run(ctx)
+}
