@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -146,7 +145,12 @@ func (s *Server) serveWatch(rq *request) error {
 			if !ok {
 				continue
 			}
-			if err := ww.writeEvent(typ, e.obj); err != nil {
+			if !ww.isTable && typ == e.typ {
+				_, err = ww.w.Write(e.encoded())
+			} else {
+				err = ww.writeEvent(typ, e.obj)
+			}
+			if err != nil {
 				return nil
 			}
 			wrote = true
@@ -217,8 +221,8 @@ type watchWriter struct {
 	rc      *http.ResponseController
 	table   tableRequest
 	isTable bool
-	headers bool // column definitions sent
-	buf     bytes.Buffer
+	headers bool   // column definitions sent
+	line    []byte // reused for JSON event lines
 }
 
 func (ww *watchWriter) matches(sel selectors, o *cachedObject) (bool, error) {
@@ -269,32 +273,37 @@ func (ww *watchWriter) classify(sel selectors, prefix string, e *cacheEvent) (st
 	return "", false
 }
 
+// appendEventLine appends the JSON watch event line of typ and o to dst.
+func appendEventLine(dst []byte, typ string, o *cachedObject) []byte {
+	dst = append(dst, `{"type":"`...)
+	dst = append(dst, typ...)
+	dst = append(dst, `","object":`...)
+	dst = appendWithRV(dst, o.value, o.rev)
+	return append(dst, "}\n"...)
+}
+
 func (ww *watchWriter) writeEvent(typ string, o *cachedObject) error {
-	ww.buf.Reset()
-	ww.buf.WriteString(`{"type":"`)
-	ww.buf.WriteString(typ)
-	ww.buf.WriteString(`","object":`)
-	if ww.isTable {
-		obj, err := o.object()
-		if err != nil {
-			return err
-		}
-		t, err := ww.s.buildTable(ww.r, ww.table, []api.Object{obj}, ww.headers)
-		if err != nil {
-			return err
-		}
-		ww.headers = true
-		t.ResourceVersion = strconv.FormatInt(o.rev, 10)
-		b, err := json.Marshal(t)
-		if err != nil {
-			return err
-		}
-		ww.buf.Write(b)
-	} else {
-		ww.buf.Write(appendWithRV(ww.buf.AvailableBuffer(), o.value, o.rev))
+	if !ww.isTable {
+		ww.line = appendEventLine(ww.line[:0], typ, o)
+		_, err := ww.w.Write(ww.line)
+		return err
 	}
-	ww.buf.WriteString("}\n")
-	_, err := ww.w.Write(ww.buf.Bytes())
+	obj, err := o.object()
+	if err != nil {
+		return err
+	}
+	t, err := ww.s.buildTable(ww.r, ww.table, []api.Object{obj}, ww.headers)
+	if err != nil {
+		return err
+	}
+	ww.headers = true
+	t.ResourceVersion = strconv.FormatInt(o.rev, 10)
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	ev, _ := json.Marshal(api.WatchEvent{Type: typ, Object: b})
+	_, err = ww.w.Write(append(ev, '\n'))
 	return err
 }
 

@@ -42,9 +42,19 @@ type cacheEvent struct {
 	typ  string        // api.Added, api.Modified, api.Deleted
 	obj  *cachedObject // the new state; for Deleted, the last state at the delete's revision
 	prev *cachedObject // the state before, for Modified and Deleted
+
+	once sync.Once
+	line []byte // the JSON watch event line of typ, built once for every watcher
 }
 
 func (e *cacheEvent) rev() int64 { return e.obj.rev }
+
+// encoded returns the event as a JSON watch line, shared by every watcher that sends it
+// with its own type.
+func (e *cacheEvent) encoded() []byte {
+	e.once.Do(func() { e.line = appendEventLine(nil, e.typ, e.obj) })
+	return e.line
+}
 
 var (
 	// errTooSlow ends a watcher that fell a whole ring behind.
