@@ -41,8 +41,9 @@ type Controller struct {
 	leases *informer.Informer[*api.Lease]
 	pods   *informer.Informer[*api.Pod]
 
-	mu     sync.Mutex
-	health map[string]Health
+	mu      sync.Mutex
+	health  map[string]Health
+	missing map[string]time.Time // node name -> when its pods were first seen without it
 }
 
 // New builds the controller and registers its informer handlers; Run starts it.
@@ -60,7 +61,7 @@ func New(cfg ControllerConfig) (*Controller, error) {
 		cfg.Now = time.Now
 	}
 	c := &Controller{cfg: cfg, nodes: cfg.Informers.Nodes, leases: cfg.Informers.Leases, pods: cfg.Informers.Pods,
-		health: map[string]Health{}}
+		health: map[string]Health{}, missing: map[string]time.Time{}}
 	c.ctrl = controller.New(controller.Config{
 		Name: "nodelifecycle", Reconciler: c, Workers: 2, Logger: cfg.Logger,
 		WaitFor: []controller.Syncer{c.nodes, c.leases, c.pods},
@@ -76,15 +77,19 @@ func New(cfg ControllerConfig) (*Controller, error) {
 		}
 	}
 	c.leases.AddHandler(informer.Handler[*api.Lease]{OnAdd: lease, OnUpdate: func(_, l *api.Lease) { lease(l) }})
-	// A pod that lands on (or turns ready on) a silent node needs the node's verdict.
+	// A pod that lands on (or turns ready on) a silent node, or on a node that does not
+	// exist, needs the node's verdict.
 	pod := func(p *api.Pod) {
 		if p.Spec.NodeName == "" {
 			return
 		}
-		if n, ok := c.nodes.Get("", p.Spec.NodeName); ok {
-			if r := readyCondition(&n.Status); r != nil && r.Status == api.ConditionUnknown {
-				c.ctrl.Enqueue(n.Name)
-			}
+		n, ok := c.nodes.Get("", p.Spec.NodeName)
+		if !ok {
+			c.ctrl.Enqueue(p.Spec.NodeName)
+			return
+		}
+		if r := readyCondition(&n.Status); r != nil && r.Status == api.ConditionUnknown {
+			c.ctrl.Enqueue(n.Name)
 		}
 	}
 	c.pods.AddHandler(informer.Handler[*api.Pod]{OnAdd: pod, OnUpdate: func(_, p *api.Pod) { pod(p) }})
@@ -98,10 +103,7 @@ func (c *Controller) Run(ctx context.Context) error { return c.ctrl.Run(ctx) }
 func (c *Controller) Reconcile(ctx context.Context, name string) error {
 	node, ok := c.nodes.Get("", name)
 	if !ok {
-		c.mu.Lock()
-		delete(c.health, name)
-		c.mu.Unlock()
-		return nil
+		return c.nodeMissing(ctx, name)
 	}
 	lease, _ := c.leases.Get(api.NamespaceNodeLease, name)
 	now := c.cfg.Now()
@@ -112,6 +114,7 @@ func (c *Controller) Reconcile(ctx context.Context, name string) error {
 	}
 	h := Observe(prev, node, lease, now)
 	c.health[name] = h
+	delete(c.missing, name)
 	c.mu.Unlock()
 
 	plan := Compute(node, h, c.pods.ByIndex(informer.NodeNameIndex, name), now, c.cfg.Config)
@@ -152,6 +155,43 @@ func (c *Controller) Reconcile(ctx context.Context, name string) error {
 		c.ctrl.EnqueueAfter(name, plan.RequeueAfter)
 	}
 	return nil
+}
+
+// nodeMissing deletes (force) the pods bound to a node that does not exist, once it has been
+// missing for the grace period and a live read confirms it, as Kubernetes' pod garbage
+// collector does: nothing would ever run or finish them.
+func (c *Controller) nodeMissing(ctx context.Context, name string) error {
+	now := c.cfg.Now()
+	pods := c.pods.ByIndex(informer.NodeNameIndex, name)
+	c.mu.Lock()
+	delete(c.health, name)
+	since, seen := c.missing[name]
+	if len(pods) == 0 {
+		delete(c.missing, name)
+	} else if !seen {
+		since = now
+		c.missing[name] = now
+	}
+	c.mu.Unlock()
+	if len(pods) == 0 {
+		return nil
+	}
+	if wait := since.Add(c.cfg.Config.GracePeriod).Sub(now); wait > 0 {
+		c.ctrl.EnqueueAfter(name, wait+10*time.Millisecond)
+		return nil
+	}
+	if _, err := client.Nodes(c.cfg.Client).Get(ctx, name); !api.IsNotFound(err) {
+		return err // it exists after all (the cache lags), or the read failed
+	}
+	var errs []error
+	for _, p := range PodsOfMissingNode(pods) {
+		err := client.Pods(c.cfg.Client).Namespace(p.Namespace).Delete(ctx, p.Name, &api.DeleteOptions{
+			GracePeriodSeconds: api.Ptr[int64](0), Preconditions: &api.Preconditions{UID: api.Ptr(p.UID)}})
+		if err != nil && !api.IsNotFound(err) && !api.IsConflict(err) {
+			errs = append(errs, fmt.Errorf("delete pod %s/%s of missing node %s: %w", p.Namespace, p.Name, name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (c *Controller) event(obj api.Object, typ, reason, format string, args ...any) {

@@ -100,4 +100,19 @@ func TestSilentNodeIsReplaced(t *testing.T) {
 		st, reason := nodeReady("node-a")
 		return st == api.ConditionTrue, fmt.Sprintf("%s/%s", st, reason)
 	})
+
+	t.Run("pods of a deleted node are removed", func(t *testing.T) {
+		// Bind a pod by hand to a node that never existed.
+		p, err := client.Pods(c).Namespace("default").Create(ctx, &api.Pod{
+			ObjectMeta: api.ObjectMeta{Name: "lost", Namespace: "default"},
+			Spec:       api.PodSpec{NodeName: "node-gone", Containers: []api.Container{{Name: "app", Image: "hello:1"}}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		controllertest.Eventually(t, "pod of a missing node deleted", func() (bool, string) {
+			_, err := client.Pods(c).Namespace("default").Get(ctx, p.Name)
+			return api.IsNotFound(err), fmt.Sprint(err)
+		})
+	})
 }

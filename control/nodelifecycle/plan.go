@@ -2,8 +2,9 @@
 // kube-node-lease; a node whose lease stops being renewed for the grace period has its Ready
 // condition set to Unknown and its pods marked not ready (so Services drop them at once), and
 // after a further eviction timeout its pods are deleted so their controllers replace them on
-// nodes that are alive. A node whose lease is renewed again turns Ready. It does not schedule
-// pods or run them.
+// nodes that are alive. A node whose lease is renewed again turns Ready. Pods bound to a node
+// that no longer exists are deleted after the grace period. It does not schedule pods or run
+// them.
 package nodelifecycle
 
 import (
@@ -190,4 +191,10 @@ func latest(renew, beat, now time.Time) time.Time {
 		return now
 	}
 	return t
+}
+
+// PodsOfMissingNode are the pods to delete when their node no longer exists: all of them,
+// finished or not, since no runner will ever report on them again.
+func PodsOfMissingNode(pods []*api.Pod) []*api.Pod {
+	return append([]*api.Pod(nil), pods...)
 }
