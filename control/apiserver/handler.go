@@ -279,6 +279,10 @@ func (s *Server) dispatch(rq *request) {
 		}
 	}
 	if err != nil {
+		if se := toStatus(err); se.Status.Code >= 500 {
+			s.log.Error("apiserver: request failed", "verb", rq.verb, "resource", rq.res.Resource,
+				"namespace", rq.namespace, "name", rq.name, "subresource", rq.sub, "err", err)
+		}
 		writeError(rq.w, err)
 	}
 }
