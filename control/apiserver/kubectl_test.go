@@ -47,7 +47,7 @@ func TestKubectl(t *testing.T) {
 	if err := os.WriteFile(manifest, []byte(helloDeployment), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	run := func(t *testing.T, args ...string) (string, string) {
+	run := func(t *testing.T, fails bool, args ...string) (string, string) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), patience)
 		defer cancel()
@@ -55,11 +55,21 @@ func TestKubectl(t *testing.T) {
 		cmd.Env = append(os.Environ(), "HOME="+dir, "KUBECACHEDIR="+filepath.Join(dir, "cache"))
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err != nil {
+		if err := cmd.Run(); (err != nil) != fails {
 			t.Fatalf("kubectl %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout.String(), stderr.String())
 		}
 		return stdout.String(), stderr.String()
 	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte(strings.Replace(helloDeployment, "replicas: 1", "replicass: 1", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("misspelt field", func(t *testing.T) {
+		_, stderr := run(t, true, "apply", "-f", bad)
+		if want := `The Deployment "hello" is invalid: spec.replicass: Unknown field`; !strings.Contains(stderr, want) {
+			t.Fatalf("stderr %q lacks %q", stderr, want)
+		}
+	})
 	steps := []struct {
 		name   string
 		args   []string
@@ -100,7 +110,7 @@ func TestKubectl(t *testing.T) {
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
-			stdout, stderr := run(t, s.args...)
+			stdout, stderr := run(t, false, s.args...)
 			rest := stdout
 			for _, want := range s.stdout {
 				i := strings.Index(rest, want)
