@@ -510,3 +510,20 @@ func (s *simulation) apply(p Plan) {
 		s.d.Status = *p.Status
 	}
 }
+
+// BenchmarkDeploymentCompute measures one rolling-update step of a 1,000-replica Deployment
+// with ten old ReplicaSets.
+func BenchmarkDeploymentCompute(b *testing.B) {
+	d := dep(1000, "v11", "25%", "25%")
+	var rss []*api.ReplicaSet
+	for i := 1; i <= 10; i++ {
+		rss = append(rss, rsOf(d, fmt.Sprintf("v%d", i), i, i, 0, 0, 0))
+	}
+	rss[9].Spec.Replicas, rss[9].Status.Replicas, rss[9].Status.AvailableReplicas = api.Ptr[int32](900), 900, 900
+	rss = append(rss, rsOf(d, "v11", 11, 11, 350, 350, 100))
+	now := t0.Add(time.Hour)
+	b.ReportAllocs()
+	for b.Loop() {
+		Compute(Snapshot{Deployment: d, ReplicaSets: rss, Now: now})
+	}
+}

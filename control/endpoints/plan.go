@@ -122,14 +122,17 @@ func FindPort(pod *api.Pod, sp *api.ServicePort) (int32, bool) {
 }
 
 // grouper repacks (address, port) pairs into subsets of addresses sharing one set of ports,
-// as Kubernetes' RepackSubsets.
+// as Kubernetes' RepackSubsets. Addresses are numbered in the order of their sort keys once
+// all are known, so grouping and sorting compare integers.
 type grouper struct {
-	addrs  map[string]api.EndpointAddress
-	byPort map[api.EndpointPort]map[string]bool // port -> address key -> ready
+	keys   []string
+	addrs  []api.EndpointAddress
+	index  map[string]int
+	byPort map[api.EndpointPort]map[int]bool // port -> address index -> ready
 }
 
 func newGrouper() *grouper {
-	return &grouper{addrs: map[string]api.EndpointAddress{}, byPort: map[api.EndpointPort]map[string]bool{}}
+	return &grouper{index: map[string]int{}, byPort: map[api.EndpointPort]map[int]bool{}}
 }
 
 func addrKey(a *api.EndpointAddress) string {
@@ -142,59 +145,94 @@ func addrKey(a *api.EndpointAddress) string {
 
 func (g *grouper) add(a api.EndpointAddress, ready bool, p api.EndpointPort) {
 	k := addrKey(&a)
-	g.addrs[k] = a
+	i, ok := g.index[k]
+	if !ok {
+		i = len(g.addrs)
+		g.index[k] = i
+		g.addrs = append(g.addrs, a)
+		g.keys = append(g.keys, k)
+	}
 	m := g.byPort[p]
 	if m == nil {
-		m = map[string]bool{}
+		m = map[int]bool{}
 		g.byPort[p] = m
 	}
-	m[k] = ready
+	m[i] = ready
 }
 
 func (g *grouper) subsets() []api.EndpointSubset {
+	// rank[i] is address i's position in key order.
+	order := make([]int, len(g.addrs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return g.keys[order[a]] < g.keys[order[b]] })
+	rank := make([]int, len(order))
+	for r, i := range order {
+		rank[i] = r
+	}
 	type group struct {
-		set   map[string]bool
-		ports []api.EndpointPort
+		members []int // address indices in key order
+		ready   map[int]bool
+		ports   []api.EndpointPort
 	}
 	groups := map[string]*group{}
+	var ids []string
 	for port, set := range g.byPort {
-		keys := make([]string, 0, len(set))
-		for k, r := range set {
-			keys = append(keys, k+"="+strconv.FormatBool(r))
+		members := make([]int, 0, len(set))
+		for i := range set {
+			members = append(members, i)
 		}
-		sort.Strings(keys)
-		id := strings.Join(keys, ",")
-		gr := groups[id]
+		sort.Slice(members, func(a, b int) bool { return rank[members[a]] < rank[members[b]] })
+		var id strings.Builder
+		for _, i := range members {
+			id.WriteString(strconv.Itoa(rank[i]))
+			if set[i] {
+				id.WriteByte('+')
+			} else {
+				id.WriteByte('-')
+			}
+		}
+		gr := groups[id.String()]
 		if gr == nil {
-			gr = &group{set: set}
-			groups[id] = gr
+			gr = &group{members: members, ready: set}
+			groups[id.String()] = gr
+			ids = append(ids, id.String())
 		}
 		if port.Port > 0 {
 			gr.ports = append(gr.ports, port)
 		}
 	}
-	var out []api.EndpointSubset
-	for _, gr := range groups {
+	out := make([]api.EndpointSubset, 0, len(groups))
+	for _, id := range ids {
+		gr := groups[id]
 		var s api.EndpointSubset
-		for k, ready := range gr.set {
-			if ready {
-				s.Addresses = append(s.Addresses, g.addrs[k])
+		for _, i := range gr.members {
+			if gr.ready[i] {
+				s.Addresses = append(s.Addresses, g.addrs[i])
 			} else {
-				s.NotReadyAddresses = append(s.NotReadyAddresses, g.addrs[k])
+				s.NotReadyAddresses = append(s.NotReadyAddresses, g.addrs[i])
 			}
 		}
-		sortAddresses(s.Addresses)
-		sortAddresses(s.NotReadyAddresses)
 		sort.Slice(gr.ports, func(i, j int) bool { return portLess(gr.ports[i], gr.ports[j]) })
 		s.Ports = gr.ports
 		out = append(out, s)
 	}
-	sort.Slice(out, func(i, j int) bool { return subsetKey(&out[i]) < subsetKey(&out[j]) })
+	// The group ids are canonical (ranks in key order), so they order the subsets too.
+	sort.Sort(bySubsetKey{out, ids})
 	return out
 }
 
-func sortAddresses(a []api.EndpointAddress) {
-	sort.Slice(a, func(i, j int) bool { return addrKey(&a[i]) < addrKey(&a[j]) })
+type bySubsetKey struct {
+	s    []api.EndpointSubset
+	keys []string
+}
+
+func (b bySubsetKey) Len() int           { return len(b.s) }
+func (b bySubsetKey) Less(i, j int) bool { return b.keys[i] < b.keys[j] }
+func (b bySubsetKey) Swap(i, j int) {
+	b.s[i], b.s[j] = b.s[j], b.s[i]
+	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
 }
 
 func portLess(a, b api.EndpointPort) bool {
@@ -205,11 +243,6 @@ func portLess(a, b api.EndpointPort) bool {
 		return a.Port < b.Port
 	}
 	return a.Protocol < b.Protocol
-}
-
-func subsetKey(s *api.EndpointSubset) string {
-	b, _ := json.Marshal(s)
-	return string(b)
 }
 
 // NeedsWrite reports whether stored (nil when none exists) differs from want in what the
