@@ -47,7 +47,8 @@ func newServerCmd(s *streams) *cobra.Command {
 	f.StringSlice("etcd-endpoints", nil, "use this external etcd cluster instead of the embedded member")
 	f.Bool("runner", true, "also run a runner (node agent) in this process")
 	f.String("node-name", "", "name of the in-process runner's node (default: the host name)")
-	f.Duration("node-monitor-grace-period", 0, "how long a node may miss lease renewals before it is NotReady and its pods move (default 40s)")
+	f.Duration("node-monitor-grace-period", 0, "how long a node may miss lease renewals before it is NotReady (default 40s)")
+	f.Duration("pod-eviction-timeout", -1, "how long a node stays NotReady before its pods are replaced elsewhere (default 5s)")
 	f.String("log-level", "warn", "debug, info, warn or error")
 	return cmd
 }
@@ -71,6 +72,9 @@ func serverConfig(v *viper.Viper, s *streams) (server.Config, error) {
 	cfg.Hosts = v.GetStringSlice("tls-san")
 	cfg.EtcdEndpoints = v.GetStringSlice("etcd-endpoints")
 	cfg.NodeMonitorGracePeriod = v.GetDuration("node-monitor-grace-period")
+	if d := v.GetDuration("pod-eviction-timeout"); d >= 0 {
+		cfg.PodEvictionTimeout = &d
+	}
 	cfg.Logger = log
 	return cfg, cfg.Validate()
 }

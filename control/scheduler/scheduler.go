@@ -355,7 +355,9 @@ func (s *Scheduler) bind(ctx context.Context, job bindJob) {
 			s.unschedulable[key] = true
 		}
 		s.mu.Unlock()
-		s.cfg.Logger.Warn("bind pod", "pod", key, "node", job.node, "err", err)
+		if ctx.Err() == nil {
+			s.cfg.Logger.Warn("bind pod", "pod", key, "node", job.node, "err", err)
+		}
 	}
 }
 
