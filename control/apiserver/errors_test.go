@@ -1,11 +1,14 @@
 package apiserver_test
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/wasmkube/wasmkube/control/api"
+	"github.com/wasmkube/wasmkube/control/apiserver"
 )
 
 // TestBadInput sends every kind of bad request and checks its status code, reason, message
@@ -163,5 +166,53 @@ func TestPublicEndpoints(t *testing.T) {
 	e.must(http.StatusOK, "GET", "/version", nil, noToken()).decode(t, &v)
 	if v.Major != "1" || !strings.HasPrefix(v.GitVersion, "v1.") {
 		t.Errorf("version %+v", v)
+	}
+}
+
+// TestNotStarted: a server that has not filled its caches answers 503, and Stop is
+// idempotent without Start.
+func TestNotStarted(t *testing.T) {
+	e := start(t)
+	srv, err := apiserver.New(apiserver.Config{Store: e.api.Store, Tokens: map[string]apiserver.User{"t": {Name: "a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, code := range map[string]int{"/readyz": 503, "/livez": 200, "/api/v1/pods": 503} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer t")
+		srv.Handler().ServeHTTP(rec, req)
+		if rec.Code != code {
+			t.Errorf("%s: %d, want %d", path, rec.Code, code)
+		}
+	}
+	for range 2 {
+		if err := srv.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  apiserver.Config
+	}{
+		{"no store", apiserver.Config{}},
+		{"bad CIDR", apiserver.Config{ServiceCIDR: "10.0.0.0/33"}},
+		{"IPv6 CIDR", apiserver.Config{ServiceCIDR: "fd00::/64"}},
+		{"port range", apiserver.Config{NodePorts: apiserver.PortRange{Min: 40000, Max: 30000}}},
+		{"cache size", apiserver.Config{WatchCacheSize: 1}},
+	}
+	e := start(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.name != "no store" {
+				c.cfg.Store = e.api.Store
+			}
+			if _, err := apiserver.New(c.cfg); err == nil {
+				t.Fatal("New accepted the config")
+			}
+		})
 	}
 }
