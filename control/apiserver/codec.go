@@ -21,7 +21,7 @@ import (
 // the etcd write is the resourceVersion, and responses splice it in (withRV) instead of
 // decoding and re-encoding the object.
 
-var metadataKey = []byte(`"metadata":{`)
+const metadataKey = `"metadata":{`
 
 // withRV returns stored JSON with metadata.resourceVersion set to rev. stored must not
 // already carry a resourceVersion (encode never writes one). It allocates a new slice;
@@ -32,7 +32,7 @@ func withRV(stored []byte, rev int64) []byte {
 
 // appendWithRV appends stored with its resourceVersion spliced in to dst.
 func appendWithRV(dst, stored []byte, rev int64) []byte {
-	i := bytes.Index(stored, metadataKey)
+	i := bytes.Index(stored, []byte(metadataKey))
 	if i < 0 {
 		return append(dst, stored...)
 	}

@@ -86,7 +86,21 @@ func parseDryRun(vals []string) (bool, error) {
 	return len(vals) > 0, nil
 }
 
+// immortalNamespace reports whether a namespace may not be deleted, as Kubernetes'
+// namespace lifecycle admission says.
+func immortalNamespace(name string) bool {
+	switch name {
+	case api.NamespaceDefault, api.NamespaceSystem, "kube-public", api.NamespaceNodeLease:
+		return true
+	}
+	return false
+}
+
 func (s *Server) serveDelete(rq *request) error {
+	if rq.res.Resource == "namespaces" && immortalNamespace(rq.name) {
+		return api.NewStatusError(http.StatusForbidden, api.ReasonForbidden,
+			fmt.Sprintf("namespaces %q is forbidden: this namespace may not be deleted", rq.name))
+	}
 	o, err := s.parseDeleteOptions(rq)
 	if err != nil {
 		return err

@@ -33,8 +33,10 @@ func tokenEqual(presented, accepted string) bool { return pki.TokenEqual(present
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
-// allVerbs are the verbs of every top-level resource.
-var allVerbs = []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+// allVerbs returns the verbs of every top-level resource.
+func allVerbs() []string {
+	return []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+}
 
 // groups returns the API groups served, each with its one version, in discovery order.
 func (s *Server) groups() []api.APIGroup {
@@ -113,7 +115,7 @@ func (s *Server) serveResourceList(w http.ResponseWriter, group, version string)
 		found = true
 		list.APIResources = append(list.APIResources, api.APIResource{
 			Name: r.Resource, SingularName: r.Singular, Namespaced: r.Namespaced, Kind: r.Kind,
-			Verbs: allVerbs, ShortNames: r.ShortNames, Categories: r.Categories,
+			Verbs: allVerbs(), ShortNames: r.ShortNames, Categories: r.Categories,
 		})
 		subs := append([]string(nil), r.Subresources...)
 		if r.Resource == "namespaces" {

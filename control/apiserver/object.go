@@ -209,7 +209,7 @@ func (s *Server) recordManaged(obj api.Object, objJSON, oldJSON []byte, manager,
 		return nil, api.InternalError(err)
 	}
 	// encode writes metadata verbatim after "metadata": as encodeMeta does.
-	if i := bytes.Index(objJSON, metadataKey); i >= 0 {
+	if i := bytes.Index(objJSON, []byte(metadataKey)); i >= 0 {
 		i += len(metadataKey) - 1
 		if bytes.HasPrefix(objJSON[i:], before) {
 			out := make([]byte, 0, len(objJSON)+len(after)-len(before))

@@ -23,7 +23,7 @@ import (
 
 const protobufType = "application/vnd.kubernetes.protobuf"
 
-var protoMagic = []byte("k8s\x00")
+const protoMagic = "k8s\x00"
 
 type pkind uint8
 
@@ -127,7 +127,7 @@ var errProto = errors.New("malformed protobuf")
 
 // protoToJSON converts a Kubernetes protobuf body of one of kinds to JSON.
 func protoToJSON(body []byte, kinds map[string]bool) ([]byte, error) {
-	if !bytes.HasPrefix(body, protoMagic) {
+	if !bytes.HasPrefix(body, []byte(protoMagic)) {
 		return nil, api.BadRequest("the protobuf body does not start with the Kubernetes magic number")
 	}
 	d := &protoDecoder{schema: protoSchema()}

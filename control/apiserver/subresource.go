@@ -138,7 +138,8 @@ func setReplicas(obj api.Object, n int32) {
 	}
 }
 
-var scaleKind = api.GroupKind{Group: "autoscaling", Kind: "Scale"}
+// scaleKind is the group and kind of the scale subresource.
+func scaleKind() api.GroupKind { return api.GroupKind{Group: "autoscaling", Kind: "Scale"} }
 
 // serveScale serves the scale subresource of deployments and replica sets.
 func (s *Server) serveScale(rq *request) error {
@@ -199,7 +200,7 @@ func (s *Server) serveScale(rq *request) error {
 			}
 			var fe api.FieldErrors
 			if errors.As(err, &fe) {
-				return nil, api.Invalid(scaleKind, rq.name, fe)
+				return nil, api.Invalid(scaleKind(), rq.name, fe)
 			}
 			return nil, api.BadRequest(err.Error())
 		}
@@ -210,7 +211,7 @@ func (s *Server) serveScale(rq *request) error {
 			return nil, api.BadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", sc.Name, rq.name))
 		}
 		if errs := api.Validate(&sc, nil); len(errs) > 0 {
-			return nil, api.Invalid(scaleKind, rq.name, errs)
+			return nil, api.Invalid(scaleKind(), rq.name, errs)
 		}
 		obj, err := copyOf(r, curJSON)
 		if err != nil {

@@ -204,5 +204,6 @@ func TestNamespaceLifecycle(t *testing.T) {
 
 	for _, name := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
 		e.must(http.StatusOK, "GET", "/api/v1/namespaces/"+name, nil)
+		e.must(http.StatusForbidden, "DELETE", "/api/v1/namespaces/"+name, nil)
 	}
 }
