@@ -77,6 +77,10 @@ func TestKubectl(t *testing.T) {
 		stderr string   // substring; "" means stderr must be empty
 	}{
 		{"version", []string{"version"}, []string{"Server Version: v1.32.0+wasmkube"}, ""},
+		{"api-resources", []string{"api-resources"}, []string{"NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND",
+			"namespaces", "ns", "v1", "false", "Namespace", "pods", "po", "v1", "true", "Pod",
+			"deployments", "deploy", "apps/v1", "true", "Deployment", "leases", "coordination.k8s.io/v1", "true", "Lease"}, ""},
+		{"get every kind", []string{"get", "nodes,events,endpoints,leases,replicasets", "-A"}, nil, "No resources found"},
 		{"get namespaces", []string{"get", "ns"}, []string{"NAME", "STATUS", "AGE", "default", "Active", "kube-node-lease", "kube-public", "kube-system"}, ""},
 		{"apply", []string{"apply", "-f", manifest}, []string{"deployment.apps/hello created"}, ""},
 		{"apply unchanged", []string{"apply", "-f", manifest}, []string{"deployment.apps/hello unchanged"}, ""},
