@@ -174,6 +174,23 @@ func TestDeploymentIntegration(t *testing.T) {
 		t.Fatalf("replicaset annotations %v", v1.Annotations)
 	}
 
+	controllertest.Eventually(t, "scaling event recorded", func() (bool, string) {
+		evs, err := client.Events(c).Namespace("default").List(ctx, client.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		var msgs []string
+		for _, e := range evs.Items {
+			if e.InvolvedObject.Kind == "Deployment" && e.InvolvedObject.Name == "hello" && e.Reason == "ScalingReplicaSet" {
+				if e.Message == "Scaled up replica set "+v1.Name+" to 3" && e.Source.Component == deployment.Name {
+					return true, ""
+				}
+				msgs = append(msgs, e.Message)
+			}
+		}
+		return false, strings.Join(msgs, "; ")
+	})
+
 	t.Run("scale to 5", func(t *testing.T) {
 		update(func(d *api.Deployment) { d.Spec.Replicas = api.Ptr[int32](5) })
 		waitComplete(t, c, "hello", "hello:1", 5)

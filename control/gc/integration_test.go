@@ -117,9 +117,18 @@ func TestGarbageCollection(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, p := range list.Items {
-			p.Finalizers = controller.WithoutFinalizer(p.Finalizers, hold)
-			if _, err := podAPI.Update(ctx, p); err != nil && !api.IsNotFound(err) {
-				t.Fatal(err)
+			for {
+				p.Finalizers = controller.WithoutFinalizer(p.Finalizers, hold)
+				_, err := podAPI.Update(ctx, p)
+				if !api.IsConflict(err) {
+					if err != nil && !api.IsNotFound(err) {
+						t.Fatal(err)
+					}
+					break
+				}
+				if p, err = podAPI.Get(ctx, p.Name); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		controllertest.Eventually(t, "owner deleted after its pods", func() (bool, string) {
