@@ -129,7 +129,9 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%+v: %v", c, err)
 		}
 	}
-	if err := Default().Validate(); err != nil {
-		t.Fatal(err)
+	for _, c := range []Config{Default(), FastFailover()} {
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
