@@ -20,6 +20,10 @@ import (
 // ends after between one and two of these, so clients spread their re-watches.
 const minWatchTimeout = 30 * time.Minute
 
+// watchWriteTimeout bounds how long writing one batch of events to a watcher may take; a
+// watcher that does not read is disconnected after it.
+const watchWriteTimeout = time.Minute
+
 func (s *Server) serveWatch(rq *request) error {
 	r := rq.res
 	q := rq.q
@@ -100,6 +104,7 @@ func (s *Server) serveWatch(rq *request) error {
 		ww.writeError(startErr)
 		return nil
 	}
+	ww.rc.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
 	ww.flush()
 
 	for _, o := range initial {
@@ -139,6 +144,8 @@ func (s *Server) serveWatch(rq *request) error {
 			// from the last resourceVersion it saw.
 			return nil
 		}
+		// A client that stops reading must not hold its handler (and Stop) forever.
+		ww.rc.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
 		wrote := false
 		for _, e := range buf {
 			typ, ok := ww.classify(sel, prefix, e)
