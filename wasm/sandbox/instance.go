@@ -1,0 +1,290 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/experimental/sysfs"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/wasmkube/wasmkube/wasm/internal/abi"
+)
+
+// Reason says why a module instance ended; the values are Kubernetes' container state reasons
+// where one exists.
+type Reason string
+
+// Reasons.
+const (
+	// ReasonCompleted: a command exited with code 0.
+	ReasonCompleted Reason = "Completed"
+	// ReasonError: the guest exited with a non-zero code, trapped or panicked.
+	ReasonError Reason = "Error"
+	// ReasonOOMKilled: the guest grew its memory past its limit.
+	ReasonOOMKilled Reason = "OOMKilled"
+	// ReasonDeadlineExceeded: a request or the pod's active deadline ran out.
+	ReasonDeadlineExceeded Reason = "DeadlineExceeded"
+	// ReasonStopped: the pod was closed or the container restarted.
+	ReasonStopped Reason = "Stopped"
+)
+
+// Exit codes for instances the sandbox ended, as a Linux container would show them.
+const (
+	// ExitCodeKilled is reported for OOMKilled, DeadlineExceeded and Stopped (128 + SIGKILL).
+	ExitCodeKilled = 137
+	// ExitCodeTrap is reported for a trap (128 + SIGABRT).
+	ExitCodeTrap = 134
+)
+
+// Exit describes the end of one module instance: a command that finished, or an HTTP module's
+// instance that was killed. HTTP instances closed for being idle are not reported.
+type Exit struct {
+	Container string
+	Reason    Reason
+	// ExitCode is the guest's exit code, or ExitCodeKilled / ExitCodeTrap.
+	ExitCode uint32
+	// Err is the trap or exit error as wazero reported it; nil for ReasonCompleted.
+	Err      error
+	Started  time.Time
+	Finished time.Time
+}
+
+// Message returns a one-line description for a container status.
+func (e Exit) Message() string {
+	if e.Err == nil {
+		return string(e.Reason)
+	}
+	return fmt.Sprintf("%s: %v", e.Reason, e.Err)
+}
+
+// httpStatus is the status a request gets when its instance ends with e.
+func (e Exit) httpStatus() int {
+	switch e.Reason {
+	case ReasonDeadlineExceeded:
+		return http.StatusGatewayTimeout
+	case ReasonStopped:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// instanceKey is the context key under which calls carry their *instance to host functions.
+type instanceKey struct{}
+
+func instanceOf(ctx context.Context) *instance {
+	inst, _ := ctx.Value(instanceKey{}).(*instance)
+	return inst
+}
+
+// instance is one module instance. Only the goroutine that holds it (from the pool, or the one
+// running a command) touches it, so its fields need no lock.
+type instance struct {
+	c       *container
+	mod     api.Module
+	handle  api.Function    // HTTP modules
+	mem     *linearMemory   // its memory, under the container's limit
+	ctx     context.Context // base of every call: carries the instance; canceled when the pod is killed
+	call    context.Context // the running call's context, for host functions and sleeps
+	started time.Time
+	idle    time.Time // when it was last returned to the pool
+	gen     int       // the pool generation it belongs to
+
+	// The request being handled (HTTP modules, during a call).
+	req       *http.Request
+	w         http.ResponseWriter
+	headSent  bool
+	head      []byte // the request's encoded head, once built
+	headBuilt bool
+
+	responses []*http.Response // outbound responses by handle; nil when closed
+	lastErr   string
+	noSpace   bool // a volume refused a write during the current WASI call
+}
+
+// newInstance instantiates the container's module in ctx, without running its start function.
+func (c *container) newInstance(ctx context.Context) (*instance, error) {
+	inst := &instance{c: c, mem: &linearMemory{limit: c.memoryLimit}, started: time.Now()}
+	ctx = context.WithValue(ctx, instanceKey{}, inst)
+	inst.ctx = ctx
+	fsc := wazero.NewFSConfig()
+	for _, m := range c.mounts {
+		fsc = fsc.(sysfs.FSConfig).WithSysFSMount(m.volume.FS(m.readOnly, inst.refusedForSpace), m.path)
+	}
+	cfg := c.moduleConfig.WithFSConfig(fsc).WithNanosleep(inst.nanosleep).WithStartFunctions()
+	mod, err := c.pod.rt.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, inst.mem), c.module.compiled, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("instantiate: %w", err)
+	}
+	inst.mod = mod
+	if inst.mem.overLimit {
+		inst.close()
+		return nil, fmt.Errorf("instantiate: %w", ErrMemoryLimit)
+	}
+	inst.handle = mod.ExportedFunction(abi.HandleExport)
+	return inst, nil
+}
+
+// start runs the instance's start function (_initialize or _start) under ctx, which must derive
+// from inst.ctx. A nil error means it returned or exited with code 0.
+func (inst *instance) start(ctx context.Context, name string) error {
+	fn := inst.mod.ExportedFunction(name)
+	if fn == nil {
+		return nil
+	}
+	inst.call = ctx
+	err := fn.CallWithStack(ctx, nil)
+	inst.call = nil
+	if inst.mem.oom {
+		return errOutOfMemory
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 0 {
+		return nil
+	}
+	return err
+}
+
+// refusedForSpace is the volumes' callback for a write refused at the size limit.
+func (inst *instance) refusedForSpace() { inst.noSpace = true }
+
+// nanosleep is the guest's sleep: it ends early when the running call is canceled, so that a
+// sleeping guest is stopped at its deadline like a running one.
+func (inst *instance) nanosleep(ns int64) {
+	ctx := inst.call
+	if ctx == nil || inst.c.pod.rt.cfg.TrustedGuests {
+		time.Sleep(time.Duration(ns))
+		return
+	}
+	t := time.NewTimer(time.Duration(ns))
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		t.Stop()
+	}
+}
+
+// exit describes how the instance ended, given the error of its last call.
+func (inst *instance) exit(err error) Exit {
+	e := Exit{Container: inst.c.name, Err: err, Started: inst.started, Finished: time.Now()}
+	var exitErr *sys.ExitError
+	switch {
+	case inst.mem.oom:
+		e.Reason, e.ExitCode = ReasonOOMKilled, ExitCodeKilled
+		e.Err = fmt.Errorf("memory limit of %d bytes reached: %w", inst.mem.limit, err)
+	case err == nil:
+		e.Reason = ReasonCompleted
+	case errors.As(err, &exitErr):
+		switch code := exitErr.ExitCode(); code {
+		case sys.ExitCodeDeadlineExceeded:
+			e.Reason, e.ExitCode = ReasonDeadlineExceeded, ExitCodeKilled
+		case sys.ExitCodeContextCanceled:
+			e.Reason, e.ExitCode = ReasonStopped, ExitCodeKilled
+		case 0:
+			e.Reason, e.Err = ReasonCompleted, nil
+		default:
+			e.Reason, e.ExitCode = ReasonError, code
+		}
+	default:
+		e.Reason, e.ExitCode = ReasonError, ExitCodeTrap
+	}
+	return e
+}
+
+// endRequest forgets the request and closes outbound responses the guest left open.
+func (inst *instance) endRequest() {
+	inst.req, inst.w, inst.call = nil, nil, nil
+	inst.headSent, inst.headBuilt = false, false
+	inst.closeResponses()
+}
+
+func (inst *instance) closeResponses() {
+	for i, resp := range inst.responses {
+		if resp != nil {
+			resp.Body.Close()
+			inst.responses[i] = nil
+		}
+	}
+	inst.responses = inst.responses[:0]
+}
+
+// close releases the instance. The module's memory goes with it.
+func (inst *instance) close() {
+	inst.closeResponses()
+	if inst.mod != nil {
+		inst.mod.Close(context.Background())
+	}
+}
+
+// errOutOfMemory is what linearMemory panics with to kill a guest that grows past its limit; the
+// panic unwinds the guest's call (wazero recovers it into the call's error).
+var errOutOfMemory = errors.New("out of memory")
+
+// linearMemory backs one instance's memory and enforces its limit. wazero calls it from the
+// instance's goroutine only.
+type linearMemory struct {
+	limit     uint64 // bytes; 0 means the module's own maximum
+	max       uint64
+	buf       []byte
+	reserved  atomic.Uint64 // cap(buf), for Stats from other goroutines
+	allocated bool          // the first Reallocate (the module's minimum) happened
+	oom       bool          // a growth past the limit was refused
+	overLimit bool          // the module's minimum memory is above the limit
+}
+
+var (
+	_ experimental.MemoryAllocator = (*linearMemory)(nil)
+	_ experimental.LinearMemory    = (*linearMemory)(nil)
+)
+
+// Allocate implements experimental.MemoryAllocator; each instance has its own linearMemory.
+func (m *linearMemory) Allocate(capacity, max uint64) experimental.LinearMemory {
+	m.max = max
+	if m.limit > 0 {
+		m.max = min(m.max, m.limit)
+	}
+	m.buf = make([]byte, 0, min(capacity, m.max))
+	m.reserved.Store(uint64(cap(m.buf)))
+	return m
+}
+
+// Reallocate implements experimental.LinearMemory. Growth past the limit kills the guest at once:
+// a Go guest cannot survive a failed memory.grow anyway, and a hand-written one must not keep
+// running on refused memory unnoticed.
+func (m *linearMemory) Reallocate(size uint64) []byte {
+	first := !m.allocated
+	m.allocated = true
+	if m.limit > 0 && size > m.limit {
+		if first {
+			// The module's minimum, during instantiation, where a panic would not be recovered:
+			// note it and let newInstance refuse the instance.
+			m.overLimit = true
+			m.buf = make([]byte, size)
+			m.reserved.Store(size)
+			return m.buf
+		}
+		m.oom = true
+		panic(errOutOfMemory)
+	}
+	if size <= uint64(cap(m.buf)) {
+		m.buf = m.buf[:size]
+		return m.buf
+	}
+	grown := make([]byte, size, max(size, min(2*uint64(cap(m.buf)), m.max)))
+	copy(grown, m.buf)
+	m.buf = grown
+	m.reserved.Store(uint64(cap(grown)))
+	return m.buf
+}
+
+// Free implements experimental.LinearMemory.
+func (m *linearMemory) Free() {
+	m.buf = nil
+	m.reserved.Store(0)
+}
