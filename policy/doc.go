@@ -1,6 +1,7 @@
 // Package policy owns wasmkube's CEL environments: it compiles policy expressions once,
 // type-checks them against the API's own types, bounds their cost, and evaluates them against
-// inputs prepared ahead of time. SchedulingEnv serves SchedulingPolicy filters and scores. An
+// prepared inputs (a pod or node is wrapped once; each field is converted the first time a
+// policy reads it and kept). SchedulingEnv serves SchedulingPolicy filters and scores. An
 // admission environment (ValidatingAdmissionPolicy's object, oldObject and request) will sit
 // beside it, sharing what env.go and schema.go hold: Config, CompileError, ErrCostLimit, the
 // cost estimator and the Go-to-CEL schema. The package does not decide which pods a policy
@@ -23,7 +24,10 @@
 // # How API objects look in CEL
 //
 // Field names are the JSON names, and every object has a type (listed below), so a misspelt
-// field, `pod.metadata.lables`, is a compile error and not a silent false.
+// field, `pod.metadata.lables`, is a compile error and not a silent false. The types are
+// derived by reflection from the Go API structs and their json tags (schema.go says how), so a
+// field added to the API is visible in policies without a change here; a Go type with no CEL
+// mapping fails NewSchedulingEnv, and TestDocTypes fails until this table is regenerated.
 //
 // Quantities are ints. In a resource list (node.status.allocatable, node.status.capacity, a
 // container's resources.requests and resources.limits) cpu is in millicores, memory in bytes,
@@ -110,6 +114,7 @@
 //	  nodeName                       string               <= 253 bytes
 //	  schedulerName                  string               -
 //	  hostname                       string               -
+//	  dnsPolicy                      string               -
 //
 //	api.Container
 //	  name             string                    <= 63 bytes

@@ -195,15 +195,14 @@ func (a *activation) Parent() interpreter.Activation { return nil }
 
 // PodInput is a pod prepared for evaluation: each field is converted the first time an
 // expression reads it and kept, so make one input per scheduling decision and evaluate it
-// against every node. It is safe for concurrent use. It shares the pod's maps and slices, so
-// they must not be modified while the input is in use (informer caches never are).
+// against every node. It is safe for concurrent use. It reads the pod when a field is first
+// used, so the pod must not be modified while the input is in use (informer caches never are;
+// modify a copy).
 type PodInput struct{ v *object }
 
-// NewPodInput prepares pod for programs of this environment. It copies the Pod struct and
-// converts nothing yet (~300 ns).
+// NewPodInput prepares pod for programs of this environment; it converts nothing yet.
 func (e *SchedulingEnv) NewPodInput(pod *api.Pod) *PodInput {
-	p := *pod
-	return &PodInput{v: e.pod.convert(reflect.ValueOf(&p).Elem())}
+	return &PodInput{v: e.pod.convert(reflect.ValueOf(pod).Elem())}
 }
 
 // NodeInput is a node and what is placed on it, prepared for evaluation: each field is
