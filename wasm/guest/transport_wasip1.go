@@ -41,7 +41,7 @@ func (Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	b := out.Append(nil)
 	handle := hostSend(ptr(b), uint32(len(b)))
 	if handle < 0 {
-		return nil, fmt.Errorf("guest: %s %s: %s", method, req.URL, lastError())
+		return nil, fmt.Errorf("guest: %s", lastError()) // http.Client adds the method and URL
 	}
 	scratch := make([]byte, 0, 1024)
 	hb, n := fetch(&scratch, func(buf *byte, size uint32) int32 { return hostResponseOf(handle, buf, size) })

@@ -211,7 +211,7 @@ func (inst *instance) send(mem api.Memory, ptr, size uint32) int32 {
 		}
 	}
 	if handle < 0 && len(inst.responses) >= maxOpenResponses {
-		return inst.fail("%s %s: %d responses already open: close their bodies", out.Method, out.URL, maxOpenResponses)
+		return inst.fail("%d responses already open: close their bodies", maxOpenResponses)
 	}
 	ctx := inst.call
 	if ctx == nil {
@@ -219,7 +219,7 @@ func (inst *instance) send(mem api.Memory, ptr, size uint32) int32 {
 	}
 	req, err := http.NewRequestWithContext(ctx, out.Method, out.URL, bytes.NewReader(out.Body))
 	if err != nil {
-		return inst.fail("%s %s: %v", out.Method, out.URL, err)
+		return inst.fail("%v", err)
 	}
 	for k, vs := range out.Header {
 		if k = textproto.CanonicalMIMEHeaderKey(k); k == "Host" && len(vs) > 0 {
@@ -230,7 +230,7 @@ func (inst *instance) send(mem api.Memory, ptr, size uint32) int32 {
 	}
 	resp, err := inst.c.pod.roundTrip(req)
 	if err != nil {
-		return inst.fail("%s %s: %v", out.Method, out.URL, err)
+		return inst.fail("%v", err) // the guest's http.Client names the method and URL
 	}
 	if handle < 0 {
 		handle = len(inst.responses)
@@ -276,7 +276,8 @@ func (noSpaceListener) Before(ctx context.Context, _ api.Module, _ api.FunctionD
 func (noSpaceListener) After(ctx context.Context, _ api.Module, _ api.FunctionDefinition, results []uint64) {
 	if inst := instanceOf(ctx); inst != nil && inst.noSpace {
 		inst.noSpace = false
-		if len(results) == 1 && results[0] == wasiEIO {
+		// results is wazero's stack view: the errno is in its first slot.
+		if len(results) > 0 && results[0] == wasiEIO {
 			results[0] = wasiENOSPC
 		}
 	}

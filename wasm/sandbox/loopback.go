@@ -74,8 +74,9 @@ func (r *recorder) WriteHeader(code int) {
 
 func (r *recorder) Write(b []byte) (int, error) {
 	r.WriteHeader(http.StatusOK)
-	if r.body.Len()+len(b) > maxLoopbackBody {
-		return 0, errLoopbackBodyTooLarge
+	if room := maxLoopbackBody - r.body.Len(); len(b) > room {
+		n, _ := r.body.Write(b[:room])
+		return n, errLoopbackBodyTooLarge
 	}
 	return r.body.Write(b)
 }

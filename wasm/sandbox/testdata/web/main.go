@@ -101,7 +101,16 @@ func init() {
 			return
 		}
 		defer f.Close()
-		written, err := f.Write(make([]byte, n))
+		chunk := make([]byte, 64<<10)
+		written := 0
+		for written < n {
+			var k int
+			k, err = f.Write(chunk[:min(len(chunk), n-written)])
+			written += k
+			if err != nil {
+				break
+			}
+		}
 		fmt.Fprintf(w, "wrote %d, enospc=%v, err=%v", written, errors.Is(err, syscall.ENOSPC), err)
 	})
 	mux.HandleFunc("/read", func(w http.ResponseWriter, r *http.Request) {
@@ -121,6 +130,10 @@ func init() {
 		for _, e := range ents {
 			fmt.Fprintln(w, e.Name())
 		}
+	})
+	mux.HandleFunc("/symlink", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		fmt.Fprint(w, os.Symlink(q.Get("old"), q.Get("new")))
 	})
 	mux.HandleFunc("/call", func(w http.ResponseWriter, r *http.Request) {
 		resp, err := guest.Client().Post(r.URL.Query().Get("url"), "text/plain", strings.NewReader("ping"))
