@@ -118,7 +118,14 @@ type PodSpec struct {
 	NodeName                      string            `json:"nodeName,omitempty"`
 	SchedulerName                 string            `json:"schedulerName,omitempty"`
 	Hostname                      string            `json:"hostname,omitempty"`
+	// DNSPolicy is accepted for Kubernetes compatibility (kubectl run sends it). wasmkube
+	// implements ClusterFirst only: a guest's host names resolve to the cluster's Services
+	// first, through the host.
+	DNSPolicy string `json:"dnsPolicy,omitempty"`
 }
+
+// DNSClusterFirst is the one DNS policy wasmkube implements.
+const DNSClusterFirst = "ClusterFirst"
 
 // Restart policies.
 const (

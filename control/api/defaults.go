@@ -86,6 +86,9 @@ func DefaultPodSpec(s *PodSpec) {
 	if s.SchedulerName == "" {
 		s.SchedulerName = "default-scheduler"
 	}
+	if s.DNSPolicy == "" {
+		s.DNSPolicy = DNSClusterFirst
+	}
 	for i := range s.Containers {
 		c := &s.Containers[i]
 		if c.ImagePullPolicy == "" {

@@ -464,6 +464,9 @@ func validatePodSpec(s *PodSpec, p Path) FieldErrors {
 	if rp := s.RestartPolicy; rp != "" && !hasString([]string{RestartAlways, RestartOnFailure, RestartNever}, rp) {
 		errs = append(errs, NotSupported(p.Child("restartPolicy"), rp, []string{RestartAlways, RestartOnFailure, RestartNever}))
 	}
+	if d := s.DNSPolicy; d != "" && d != DNSClusterFirst {
+		errs = append(errs, NotSupported(p.Child("dnsPolicy"), d, []string{DNSClusterFirst}))
+	}
 	if g := s.TerminationGracePeriodSeconds; g != nil && *g < 0 {
 		errs = append(errs, InvalidValue(p.Child("terminationGracePeriodSeconds"), *g, "must be greater than or equal to 0"))
 	}

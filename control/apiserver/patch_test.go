@@ -1,11 +1,15 @@
 package apiserver_test
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/wasmkube/wasmkube/control/api"
+	"github.com/wasmkube/wasmkube/control/clustertest"
 )
 
 const deploysPath = "/apis/apps/v1/namespaces/default/deployments"
@@ -159,4 +163,56 @@ func TestServerSideApply(t *testing.T) {
 	// JSON is YAML too; an unknown field is a 422.
 	e.must(http.StatusUnprocessableEntity, "PATCH", path+"?fieldManager=alice",
 		`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"app"},"spec":{"replicaz":1}}`, contentType(applyType))
+}
+
+// TestConcurrentPatchesRetry sends many merge patches without a resourceVersion to one object
+// at once: as in Kubernetes, each is applied to the current object and none fails with 409.
+func TestConcurrentPatchesRetry(t *testing.T) {
+	a := clustertest.StartAPI(t)
+	c := a.HTTPClient()
+	do := func(method, path, ctype, body string) (int, string) {
+		req, _ := http.NewRequest(method, a.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+a.Token)
+		req.Header.Set("Content-Type", ctype)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := do("POST", "/api/v1/namespaces/default/pods", "application/json",
+		`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"m:v1"}]}}`); code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	var wg sync.WaitGroup
+	codes := make(chan int, 32)
+	for i := 0; i < 32; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, _ := do("PATCH", "/api/v1/namespaces/default/pods/p", "application/merge-patch+json",
+				fmt.Sprintf(`{"metadata":{"labels":{"k%d":"v"}}}`, i))
+			codes <- code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	for code := range codes {
+		if code != 200 {
+			t.Fatalf("a concurrent patch got %d", code)
+		}
+	}
+	_, body := do("GET", "/api/v1/namespaces/default/pods/p", "", "")
+	for i := 0; i < 32; i++ {
+		if !strings.Contains(body, fmt.Sprintf(`"k%d":"v"`, i)) {
+			t.Fatalf("label k%d lost: %s", i, body)
+		}
+	}
+	// A patch that names a stale resourceVersion still fails.
+	if code, _ := do("PATCH", "/api/v1/namespaces/default/pods/p", "application/merge-patch+json",
+		`{"metadata":{"resourceVersion":"1","labels":{"x":"y"}}}`); code != 409 {
+		t.Fatalf("stale patch got %d, want 409", code)
+	}
 }

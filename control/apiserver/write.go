@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -189,6 +190,11 @@ func (s *Server) servePatch(rq *request) error {
 		obj, err := s.decodeBody(r, patched, rq.name)
 		if err != nil {
 			return nil, err
+		}
+		if !bytes.Contains(body, []byte(`"resourceVersion"`)) && !bytes.Contains(body, []byte("/metadata/resourceVersion")) {
+			// The patch did not ask for a precondition: as in Kubernetes, it is applied to
+			// whatever is current, and retried on a concurrent write instead of failing 409.
+			obj.GetObjectMeta().ResourceVersion = ""
 		}
 		return obj, checkMeta(rq, obj)
 	}
