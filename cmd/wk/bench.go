@@ -193,9 +193,18 @@ func benchPod(i int) *api.Pod {
 	}
 }
 
-// createPods creates n pods from conc goroutines and returns each create's latency.
+// createPods creates n pods from conc clients, each with its own connection as separate API
+// clients have, and returns each create's latency.
 func createPods(ctx context.Context, c *client.Client, ns string, n, conc int) ([]time.Duration, time.Duration, error) {
-	pods := client.Pods(c).Namespace(ns)
+	clients := make([]*client.Client, conc)
+	for i := range clients {
+		ci, err := c.Clone()
+		if err != nil {
+			return nil, 0, err
+		}
+		defer ci.Close()
+		clients[i] = ci
+	}
 	lat := make([]time.Duration, n)
 	var next atomic.Int64
 	var firstErr error
@@ -203,6 +212,7 @@ func createPods(ctx context.Context, c *client.Client, ns string, n, conc int) (
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := 0; w < conc; w++ {
+		pods := client.Pods(clients[w]).Namespace(ns)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

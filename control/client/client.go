@@ -102,6 +102,7 @@ func FromKubeconfig(path, context string) (*Config, error) {
 // Client talks to one API server. It holds one *http.Client whose connections are shared by
 // all requests; it is safe for concurrent use and cheap to share.
 type Client struct {
+	cfg       Config
 	base      *url.URL
 	http      *http.Client
 	token     string
@@ -156,12 +157,20 @@ func New(cfg *Config) (*Client, error) {
 		ua = "wasmkube/" + runtime.Version()
 	}
 	return &Client{
+		cfg:       *cfg,
 		base:      base,
 		http:      &http.Client{Transport: tr}, // no Client.Timeout: it would cut watches
 		token:     cfg.Token,
 		userAgent: ua,
 		timeout:   cfg.Timeout,
 	}, nil
+}
+
+// Clone returns a new client for the same server and credentials with its own connections,
+// as a separate process would have. Close it when done.
+func (c *Client) Clone() (*Client, error) {
+	cfg := c.cfg
+	return New(&cfg)
 }
 
 // Close releases idle connections. Requests in flight are not affected.
