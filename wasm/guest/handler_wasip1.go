@@ -3,21 +3,22 @@
 package guest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 
 	"github.com/wasmkube/wasmkube/wasm/internal/abi"
 )
 
-// headScratch holds the encoded request head between calls; an instance serves one request at a
-// time, so the buffer is reused without locking.
-var headScratch = make([]byte, 0, 2048)
+// An instance serves one request at a time, so the buffers of a request are reused for the next
+// without locking: fewer allocations mean fewer garbage collections, which are slow in Wasm.
+var (
+	headScratch = make([]byte, 0, 2048)
+	writer      = &responseWriter{header: make(http.Header), buf: make([]byte, 0, bodyBuffer)}
+)
 
 // handle is the export the host calls once per request. A panic in the handler is not recovered:
 // it crashes the instance, the host answers 500 and replaces it, and the stack trace goes to the
@@ -25,7 +26,8 @@ var headScratch = make([]byte, 0, 2048)
 //
 //go:wasmexport wasmkube_handle_v1
 func handle() {
-	w := &responseWriter{header: make(http.Header)}
+	w := writer
+	w.reset()
 	r, err := readRequest()
 	if err != nil {
 		w.fail(err)
@@ -74,7 +76,7 @@ func readRequest() (*http.Request, error) {
 	if head.ContentLength != 0 {
 		r.Body = requestBody{}
 	}
-	return r.WithContext(context.Background()), nil
+	return r, nil // its Context is context.Background()
 }
 
 // requestBody reads the current request's body from the host.
@@ -107,13 +109,21 @@ type responseWriter struct {
 	status   int  // 0 until WriteHeader
 	headSent bool // response_head called
 	buf      []byte
-	err      error // first failure talking to the host (the client went away)
+	headBuf  []byte // the encoded head, reused
+	err      error  // first failure talking to the host (the client went away)
 }
 
 var (
 	_ http.ResponseWriter = (*responseWriter)(nil)
 	_ http.Flusher        = (*responseWriter)(nil)
 )
+
+// reset readies the writer for the next request.
+func (w *responseWriter) reset() {
+	clear(w.header)
+	w.status, w.headSent, w.err = 0, false, nil
+	w.buf = w.buf[:0]
+}
 
 func (w *responseWriter) Header() http.Header { return w.header }
 
@@ -139,9 +149,6 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		w.status = http.StatusOK
 	}
 	if len(w.buf)+len(p) <= bodyBuffer {
-		if w.buf == nil {
-			w.buf = make([]byte, 0, bodyBuffer)
-		}
 		w.buf = append(w.buf, p...)
 		return len(p), nil
 	}
@@ -162,18 +169,15 @@ func (w *responseWriter) Flush() {
 	_ = w.flush(-1)
 }
 
-// flush sends the head if it was not sent (with contentLength unless it is -1) and the buffer.
+// flush sends the head if it was not sent (with contentLength, -1 if unknown) and the buffer.
 func (w *responseWriter) flush(contentLength int64) error {
 	if !w.headSent {
+		// The host sets Content-Length from the head and sniffs a missing Content-Type, as
+		// net/http does: header work is cheaper there than in Wasm.
 		w.headSent = true
-		if _, ok := w.header["Content-Type"]; !ok && w.header.Get("Transfer-Encoding") == "" && len(w.buf) > 0 {
-			w.header.Set("Content-Type", http.DetectContentType(w.buf))
-		}
-		if contentLength >= 0 && w.header.Get("Content-Length") == "" && w.header.Get("Transfer-Encoding") == "" {
-			w.header.Set("Content-Length", strconv.FormatInt(contentLength, 10))
-		}
-		head := abi.ResponseHead{Status: w.status, ContentLength: -1, Header: abi.Header(w.header)}
-		b := head.Append(nil)
+		head := abi.ResponseHead{Status: w.status, ContentLength: contentLength, Header: abi.Header(w.header)}
+		b := head.Append(w.headBuf[:0])
+		w.headBuf = b
 		if n := hostResponseHead(ptr(b), uint32(len(b))); n < 0 {
 			w.err = fmt.Errorf("guest: write response head: %s", lastError())
 			return w.err

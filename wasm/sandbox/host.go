@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
+	"strconv"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -170,6 +171,9 @@ func (inst *instance) responseHead(mem api.Memory, ptr, size uint32) int32 {
 	h := inst.w.Header()
 	for k, vs := range head.Header {
 		h[textproto.CanonicalMIMEHeaderKey(k)] = vs
+	}
+	if head.ContentLength >= 0 && h.Get("Content-Length") == "" && h.Get("Transfer-Encoding") == "" {
+		h.Set("Content-Length", strconv.FormatInt(head.ContentLength, 10))
 	}
 	inst.headSent = true
 	inst.w.WriteHeader(head.Status)

@@ -74,6 +74,9 @@ func (r *recorder) WriteHeader(code int) {
 
 func (r *recorder) Write(b []byte) (int, error) {
 	r.WriteHeader(http.StatusOK)
+	if r.body.Len() == 0 && len(b) > 0 && r.header.Get("Content-Type") == "" && r.header.Get("Transfer-Encoding") == "" {
+		r.header.Set("Content-Type", http.DetectContentType(b)) // as net/http's server does
+	}
 	if room := maxLoopbackBody - r.body.Len(); len(b) > room {
 		n, _ := r.body.Write(b[:room])
 		return n, errLoopbackBodyTooLarge
