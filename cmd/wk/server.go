@@ -45,6 +45,7 @@ func newServerCmd(s *streams) *cobra.Command {
 	f.String("api-addr", "127.0.0.1:6443", "address the API server listens on (HOST:PORT)")
 	f.StringSlice("tls-san", nil, "extra host names or IPs for the API server's certificate")
 	f.StringSlice("etcd-endpoints", nil, "use this external etcd cluster instead of the embedded member")
+	f.String("etcd-client-url", "", "where the embedded etcd serves clients (http://127.0.0.1:PORT), so more servers can join with --etcd-endpoints (default: a free port)")
 	f.Bool("runner", true, "also run a runner (node agent) in this process")
 	f.String("node-name", "", "name of the in-process runner's node (default: the host name)")
 	f.Duration("node-monitor-grace-period", 0, "how long a node may miss lease renewals before it is NotReady (default 40s)")
@@ -71,6 +72,7 @@ func serverConfig(v *viper.Viper, s *streams) (server.Config, error) {
 	cfg.APIAddr = v.GetString("api-addr")
 	cfg.Hosts = v.GetStringSlice("tls-san")
 	cfg.EtcdEndpoints = v.GetStringSlice("etcd-endpoints")
+	cfg.EtcdClientURL = v.GetString("etcd-client-url")
 	cfg.NodeMonitorGracePeriod = v.GetDuration("node-monitor-grace-period")
 	if d := v.GetDuration("pod-eviction-timeout"); d >= 0 {
 		cfg.PodEvictionTimeout = &d
