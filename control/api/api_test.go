@@ -161,3 +161,34 @@ func TestIntOrString(t *testing.T) {
 		}
 	}
 }
+
+func TestTimestamps(t *testing.T) {
+	for _, tc := range []struct {
+		in        string
+		wantTime  string // Time, RFC 3339
+		wantMicro string // MicroTime
+		bad       bool
+	}{
+		{`null`, "null", "null", false},
+		{`""`, "null", "null", false},
+		{`"2026-11-22T04:05:06Z"`, `"2026-11-22T04:05:06Z"`, `"2026-11-22T04:05:06.000000Z"`, false},
+		{`"2026-11-22T05:05:06.123456789+01:00"`, `"2026-11-22T04:05:06Z"`, `"2026-11-22T04:05:06.123456Z"`, false},
+		{`"yesterday"`, "", "", true},
+		{`12`, "", "", true},
+	} {
+		var tt Time
+		var mt MicroTime
+		errT, errM := json.Unmarshal([]byte(tc.in), &tt), json.Unmarshal([]byte(tc.in), &mt)
+		if (errT != nil) != tc.bad || (errM != nil) != tc.bad {
+			t.Fatalf("%s: errors %v, %v", tc.in, errT, errM)
+		}
+		if tc.bad {
+			continue
+		}
+		bt, _ := json.Marshal(tt)
+		bm, _ := json.Marshal(mt)
+		if string(bt) != tc.wantTime || string(bm) != tc.wantMicro {
+			t.Fatalf("%s: Time %s, MicroTime %s; want %s, %s", tc.in, bt, bm, tc.wantTime, tc.wantMicro)
+		}
+	}
+}

@@ -113,24 +113,25 @@ func (t Time) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON accepts RFC 3339 (with or without fractional seconds) or null.
 func (t *Time) UnmarshalJSON(b []byte) error {
+	pt, err := parseTimestamp(b)
+	t.Time = pt.Truncate(time.Second)
+	return err
+}
+
+// parseTimestamp decodes a JSON RFC 3339 string, null or "" (the zero time), in UTC.
+func parseTimestamp(b []byte) (time.Time, error) {
 	if string(b) == "null" {
-		t.Time = time.Time{}
-		return nil
+		return time.Time{}, nil
 	}
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	if s == "" {
-		t.Time = time.Time{}
-		return nil
+	if err := json.Unmarshal(b, &s); err != nil || s == "" {
+		return time.Time{}, err
 	}
 	pt, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
-	t.Time = pt.UTC().Truncate(time.Second)
-	return nil
+	return pt.UTC(), nil
 }
 
 // MicroTime is a timestamp with microsecond precision, as used by Leases and Events.
@@ -149,24 +150,9 @@ func (t MicroTime) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON accepts RFC 3339 with any fractional precision, or null.
 func (t *MicroTime) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		t.Time = time.Time{}
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	if s == "" {
-		t.Time = time.Time{}
-		return nil
-	}
-	pt, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return err
-	}
-	t.Time = pt.UTC().Truncate(time.Microsecond)
-	return nil
+	pt, err := parseTimestamp(b)
+	t.Time = pt.Truncate(time.Microsecond)
+	return err
 }
 
 // ConditionStatus is "True", "False" or "Unknown".
