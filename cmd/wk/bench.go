@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,8 +30,26 @@ func newBenchCmd(s *streams) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure whole-system figures; each prints progress and, last, one JSON line",
 	}
+	cmd.PersistentFlags().String("cpuprofile", "", "write a CPU profile of the whole benchmark to this file")
 	cmd.AddCommand(newBenchAPICmd(s))
 	return cmd
+}
+
+// withCPUProfile runs f, profiling the CPU into path when path is not empty.
+func withCPUProfile(path string, f func() error) error {
+	if path == "" {
+		return f()
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--cpuprofile: %w", err)
+	}
+	defer out.Close()
+	if err := pprof.StartCPUProfile(out); err != nil {
+		return fmt.Errorf("--cpuprofile: %w", err)
+	}
+	defer pprof.StopCPUProfile()
+	return f()
 }
 
 // apiFigures is the last line `wk bench api` prints.
@@ -73,7 +92,7 @@ func newBenchAPICmd(s *streams) *cobra.Command {
 			if o.pods < 1 || o.concurrency < 1 || o.watchers < 0 || o.replicas < 0 || o.nodes < 1 {
 				return errors.New("bench api: --pods, --concurrency and --nodes must be at least 1; --watchers and --replicas not negative")
 			}
-			return benchAPI(cmd.Context(), s, o)
+			return withCPUProfile(v.GetString("cpuprofile"), func() error { return benchAPI(cmd.Context(), s, o) })
 		},
 	}
 	f := cmd.Flags()
