@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"testing"
 
@@ -88,8 +89,8 @@ func BenchmarkInstantiate(b *testing.B) {
 	}
 }
 
-// BenchmarkPodMemory starts b.N pods of one warm instance each and reports what each holds: Go
-// heap (instance state and linear memory) and linear memory alone. Run with -benchtime=Nx to
+// BenchmarkPodMemory starts b.N pods of one warm instance each and reports what each holds: the
+// process's resident memory, the Go heap, and linear memory. Run with -benchtime=Nx to
 // choose the number of pods.
 func BenchmarkPodMemory(b *testing.B) {
 	for name, wasm := range benchModules(b) {
@@ -99,6 +100,7 @@ func BenchmarkPodMemory(b *testing.B) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
+			rssBefore := rss(b)
 			pods := make([]*sandbox.Pod, 0, b.N)
 			for i := 0; b.Loop(); i++ {
 				pods = append(pods, startPod(b, rt, sandbox.PodConfig{Name: fmt.Sprintf("p%d", i),
@@ -112,9 +114,21 @@ func BenchmarkPodMemory(b *testing.B) {
 				linear += p.Stats()[0].MemoryBytes
 			}
 			n := float64(len(pods))
+			b.ReportMetric(float64(rss(b)-rssBefore)/n, "rss-bytes/pod")
 			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-bytes/pod")
 			b.ReportMetric(float64(linear)/n, "linear-bytes/pod")
 			b.ReportMetric(n, "pods")
 		})
 	}
+}
+
+// rss returns the process's resident set size, from /proc (0 where there is none).
+func rss(b *testing.B) int64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	var size, resident int64
+	fmt.Sscan(string(data), &size, &resident)
+	return resident * int64(os.Getpagesize())
 }

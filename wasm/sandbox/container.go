@@ -114,7 +114,7 @@ func (c *container) stats() ContainerStats {
 	s := ContainerStats{Name: c.name}
 	if c.pool == nil {
 		if m := c.command.Load(); m != nil {
-			s.Instances, s.MemoryBytes = 1, m.reserved.Load()
+			s.Instances, s.MemoryBytes = 1, m.size.Load()
 		}
 		return s
 	}
@@ -122,7 +122,7 @@ func (c *container) stats() ContainerStats {
 	defer c.pool.mu.Unlock()
 	s.Instances, s.Idle = len(c.pool.all), len(c.pool.idle)
 	for inst := range c.pool.all {
-		s.MemoryBytes += inst.mem.reserved.Load()
+		s.MemoryBytes += inst.mem.size.Load()
 	}
 	return s
 }

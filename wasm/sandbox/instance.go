@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -120,6 +119,7 @@ func (c *container) newInstance(ctx context.Context) (*instance, error) {
 	cfg := c.moduleConfig.WithFSConfig(fsc).WithNanosleep(inst.nanosleep).WithStartFunctions()
 	mod, err := c.pod.rt.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, inst.mem), c.module.compiled, cfg)
 	if err != nil {
+		inst.mem.release()
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	inst.mod = mod
@@ -214,77 +214,11 @@ func (inst *instance) closeResponses() {
 	inst.responses = inst.responses[:0]
 }
 
-// close releases the instance. The module's memory goes with it.
+// close releases the instance and its memory. No call may be running.
 func (inst *instance) close() {
 	inst.closeResponses()
 	if inst.mod != nil {
 		inst.mod.Close(context.Background())
 	}
-}
-
-// errOutOfMemory is what linearMemory panics with to kill a guest that grows past its limit; the
-// panic unwinds the guest's call (wazero recovers it into the call's error).
-var errOutOfMemory = errors.New("out of memory")
-
-// linearMemory backs one instance's memory and enforces its limit. wazero calls it from the
-// instance's goroutine only.
-type linearMemory struct {
-	limit     uint64 // bytes; 0 means the module's own maximum
-	max       uint64
-	buf       []byte
-	reserved  atomic.Uint64 // cap(buf), for Stats from other goroutines
-	allocated bool          // the first Reallocate (the module's minimum) happened
-	oom       bool          // a growth past the limit was refused
-	overLimit bool          // the module's minimum memory is above the limit
-}
-
-var (
-	_ experimental.MemoryAllocator = (*linearMemory)(nil)
-	_ experimental.LinearMemory    = (*linearMemory)(nil)
-)
-
-// Allocate implements experimental.MemoryAllocator; each instance has its own linearMemory.
-func (m *linearMemory) Allocate(capacity, max uint64) experimental.LinearMemory {
-	m.max = max
-	if m.limit > 0 {
-		m.max = min(m.max, m.limit)
-	}
-	m.buf = make([]byte, 0, min(capacity, m.max))
-	m.reserved.Store(uint64(cap(m.buf)))
-	return m
-}
-
-// Reallocate implements experimental.LinearMemory. Growth past the limit kills the guest at once:
-// a Go guest cannot survive a failed memory.grow anyway, and a hand-written one must not keep
-// running on refused memory unnoticed.
-func (m *linearMemory) Reallocate(size uint64) []byte {
-	first := !m.allocated
-	m.allocated = true
-	if m.limit > 0 && size > m.limit {
-		if first {
-			// The module's minimum, during instantiation, where a panic would not be recovered:
-			// note it and let newInstance refuse the instance.
-			m.overLimit = true
-			m.buf = make([]byte, size)
-			m.reserved.Store(size)
-			return m.buf
-		}
-		m.oom = true
-		panic(errOutOfMemory)
-	}
-	if size <= uint64(cap(m.buf)) {
-		m.buf = m.buf[:size]
-		return m.buf
-	}
-	grown := make([]byte, size, max(size, min(2*uint64(cap(m.buf)), m.max)))
-	copy(grown, m.buf)
-	m.buf = grown
-	m.reserved.Store(uint64(cap(grown)))
-	return m.buf
-}
-
-// Free implements experimental.LinearMemory.
-func (m *linearMemory) Free() {
-	m.buf = nil
-	m.reserved.Store(0)
+	inst.mem.release()
 }

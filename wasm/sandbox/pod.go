@@ -458,7 +458,7 @@ type ContainerStats struct {
 	Name      string
 	Instances int // live instances: idle, serving, or a running command
 	Idle      int
-	// MemoryBytes is the linear memory reserved by the live instances.
+	// MemoryBytes is the size of the live instances' linear memories.
 	MemoryBytes uint64
 }
 
