@@ -105,16 +105,21 @@
 //	  blockOwnerDeletion  bool
 //
 //	api.PodSpec
-//	  containers                     list(api.Container)  <= 120989 items
-//	  volumes                        list(api.Volume)     <= 120989 items
-//	  restartPolicy                  string               -
+//	  containers                     list(api.Container)                 <= 120989 items
+//	  volumes                        list(api.Volume)                    <= 120989 items
+//	  restartPolicy                  string                              -
 //	  terminationGracePeriodSeconds  int
 //	  activeDeadlineSeconds          int
-//	  nodeSelector                   map(string, string)  <= 262144 entries
-//	  nodeName                       string               <= 253 bytes
-//	  schedulerName                  string               -
-//	  hostname                       string               -
-//	  dnsPolicy                      string               -
+//	  nodeSelector                   map(string, string)                 <= 262144 entries
+//	  nodeName                       string                              <= 253 bytes
+//	  schedulerName                  string                              -
+//	  hostname                       string                              -
+//	  dnsPolicy                      string                              -
+//	  tolerations                    list(api.Toleration)                <= 524288 items
+//	  affinity                       api.Affinity
+//	  topologySpreadConstraints      list(api.TopologySpreadConstraint)  <= 28597 items
+//	  priorityClassName              string                              -
+//	  priority                       int
 //
 //	api.Container
 //	  name             string                    <= 63 bytes
@@ -189,6 +194,70 @@
 //	  medium     string  -
 //	  sizeLimit  int
 //
+//	api.Toleration
+//	  key                string  -
+//	  operator           string  -
+//	  value              string  -
+//	  effect             string  -
+//	  tolerationSeconds  int
+//
+//	api.Affinity
+//	  nodeAffinity     api.NodeAffinity
+//	  podAffinity      api.PodAffinity
+//	  podAntiAffinity  api.PodAntiAffinity
+//
+//	api.NodeAffinity
+//	  requiredDuringSchedulingIgnoredDuringExecution   api.NodeSelector
+//	  preferredDuringSchedulingIgnoredDuringExecution  list(api.PreferredSchedulingTerm)  <= 52428 items
+//
+//	api.NodeSelector
+//	  nodeSelectorTerms  list(api.NodeSelectorTerm)  <= 524288 items
+//
+//	api.NodeSelectorTerm
+//	  matchExpressions  list(api.NodeSelectorRequirement)  <= 60494 items
+//	  matchFields       list(api.NodeSelectorRequirement)  <= 60494 items
+//
+//	api.NodeSelectorRequirement
+//	  key       string        -
+//	  operator  string        -
+//	  values    list(string)  <= 524288 items
+//
+//	api.PreferredSchedulingTerm
+//	  weight      int
+//	  preference  api.NodeSelectorTerm
+//
+//	api.PodAffinity
+//	  requiredDuringSchedulingIgnoredDuringExecution   list(api.PodAffinityTerm)          <= 78643 items
+//	  preferredDuringSchedulingIgnoredDuringExecution  list(api.WeightedPodAffinityTerm)  <= 30247 items
+//
+//	api.PodAffinityTerm
+//	  labelSelector  api.LabelSelector
+//	  namespaces     list(string)       <= 524288 items
+//	  topologyKey    string             -
+//
+//	api.LabelSelector
+//	  matchLabels       map(string, string)                 <= 262144 entries
+//	  matchExpressions  list(api.LabelSelectorRequirement)  <= 60494 items
+//
+//	api.LabelSelectorRequirement
+//	  key       string        -
+//	  operator  string        -
+//	  values    list(string)  <= 524288 items
+//
+//	api.WeightedPodAffinityTerm
+//	  weight           int
+//	  podAffinityTerm  api.PodAffinityTerm
+//
+//	api.PodAntiAffinity
+//	  requiredDuringSchedulingIgnoredDuringExecution   list(api.PodAffinityTerm)          <= 78643 items
+//	  preferredDuringSchedulingIgnoredDuringExecution  list(api.WeightedPodAffinityTerm)  <= 30247 items
+//
+//	api.TopologySpreadConstraint
+//	  maxSkew            int
+//	  topologyKey        string             -
+//	  whenUnsatisfiable  string             -
+//	  labelSelector      api.LabelSelector
+//
 //	api.PodStatus
 //	  phase              string                     -
 //	  conditions         list(api.PodCondition)     <= 62914 items
@@ -255,6 +324,13 @@
 //
 //	api.NodeSpec
 //	  unschedulable  bool
+//	  taints         list(api.Taint)  <= 65536 items
+//
+//	api.Taint
+//	  key        string     -
+//	  value      string     -
+//	  effect     string     -
+//	  timeAdded  timestamp
 //
 //	api.NodeStatus
 //	  capacity     api.ResourceList

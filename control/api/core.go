@@ -39,6 +39,8 @@ type Node struct {
 type NodeSpec struct {
 	// Unschedulable (cordon) keeps new pods off the node.
 	Unschedulable bool `json:"unschedulable,omitempty"`
+	// Taints repel pods that do not tolerate them.
+	Taints []Taint `json:"taints,omitempty"`
 }
 
 // NodeStatus is what the runner reports.
@@ -122,6 +124,16 @@ type PodSpec struct {
 	// implements ClusterFirst only: a guest's host names resolve to the cluster's Services
 	// first, through the host.
 	DNSPolicy string `json:"dnsPolicy,omitempty"`
+	// Tolerations let the pod onto nodes with matching taints.
+	Tolerations []Toleration `json:"tolerations,omitempty"`
+	// Affinity holds node affinity and pod (anti-)affinity rules.
+	Affinity *Affinity `json:"affinity,omitempty"`
+	// TopologySpreadConstraints spread matching pods over topology domains.
+	TopologySpreadConstraints []TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+	// PriorityClassName names a PriorityClass; the API server resolves it into Priority.
+	PriorityClassName string `json:"priorityClassName,omitempty"`
+	// Priority orders pending pods (higher first); set by the API server from the class.
+	Priority *int32 `json:"priority,omitempty"`
 }
 
 // DNSClusterFirst is the one DNS policy wasmkube implements.

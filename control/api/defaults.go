@@ -45,6 +45,10 @@ func Default(obj Object) {
 			o.Spec.Replicas = Ptr[int32](1)
 		}
 		DefaultPodSpec(&o.Spec.Template.Spec)
+	case *SchedulingPolicy:
+		if o.Spec.Weight == 0 && o.Spec.Score != "" {
+			o.Spec.Weight = 1
+		}
 	case *Service:
 		if o.Spec.Type == "" {
 			o.Spec.Type = ServiceClusterIP

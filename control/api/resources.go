@@ -70,6 +70,10 @@ func Resources() []ResourceInfo {
 			Subresources: []string{"status", "scale"}, New: func() Object { return &ReplicaSet{} }},
 		{Group: "coordination.k8s.io", Version: "v1", Resource: "leases", Singular: "lease", Kind: "Lease",
 			Namespaced: true, New: func() Object { return &Lease{} }},
+		{Group: "scheduling.k8s.io", Version: "v1", Resource: "priorityclasses", Singular: "priorityclass",
+			Kind: "PriorityClass", ShortNames: []string{"pc"}, New: func() Object { return &PriorityClass{} }},
+		{Group: "wasmkube.io", Version: "v1alpha1", Resource: "schedulingpolicies", Singular: "schedulingpolicy",
+			Kind: "SchedulingPolicy", ShortNames: []string{"sp"}, New: func() Object { return &SchedulingPolicy{} }},
 	}
 }
 

@@ -21,6 +21,12 @@ func Validate(obj, old Object) FieldErrors {
 		errs = validateMeta(&o.ObjectMeta, false, labels.IsDNS1123Label)
 	case *Node:
 		errs = validateMeta(&o.ObjectMeta, false, labels.IsDNS1123Subdomain)
+		errs = append(errs, validateTaints(o.Spec.Taints, Path("spec").Child("taints"))...)
+	case *PriorityClass:
+		oo, _ := old.(*PriorityClass)
+		errs = validatePriorityClass(o, oo)
+	case *SchedulingPolicy:
+		errs = validateSchedulingPolicy(o)
 	case *Pod:
 		errs = validateMeta(&o.ObjectMeta, true, labels.IsDNS1123Subdomain)
 		errs = append(errs, validatePodSpec(&o.Spec, Path("spec"))...)
@@ -484,6 +490,7 @@ func validatePodSpec(s *PodSpec, p Path) FieldErrors {
 			errs = append(errs, InvalidValue(p.Child("hostname"), s.Hostname, msg))
 		}
 	}
+	errs = append(errs, validatePodScheduling(s, p)...)
 	return errs
 }
 

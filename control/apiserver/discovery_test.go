@@ -27,7 +27,8 @@ func TestDiscovery(t *testing.T) {
 	for _, g := range gl.Groups {
 		names = append(names, g.Name+"="+g.PreferredVersion.GroupVersion)
 	}
-	if !slices.Equal(names, []string{"apps=apps/v1", "coordination.k8s.io=coordination.k8s.io/v1"}) {
+	if !slices.Equal(names, []string{"apps=apps/v1", "coordination.k8s.io=coordination.k8s.io/v1",
+		"scheduling.k8s.io=scheduling.k8s.io/v1", "wasmkube.io=wasmkube.io/v1alpha1"}) {
 		t.Fatalf("/apis groups %v", names)
 	}
 

@@ -53,6 +53,9 @@ func (s *Server) createObject(ctx context.Context, r *resource, obj api.Object, 
 	if errs := api.Validate(obj, nil); len(errs) > 0 {
 		return nil, api.Invalid(r.GroupKind(), nameForError(m), errs)
 	}
+	if err := s.admit(ctx, r, obj, true); err != nil {
+		return nil, err
+	}
 	if r.Namespaced {
 		if err := s.checkNamespace(ctx, r, m.Namespace, m.Name); err != nil {
 			return nil, err
@@ -318,6 +321,9 @@ func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub st
 		}
 		if errs := api.Validate(obj, cur); len(errs) > 0 {
 			return updateResult{}, api.Invalid(r.GroupKind(), name, errs)
+		}
+		if err := s.admit(ctx, r, obj, false); err != nil {
+			return updateResult{}, err
 		}
 		b, err := encode(obj)
 		if err != nil {

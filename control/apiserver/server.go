@@ -138,6 +138,7 @@ type Server struct {
 	byPath    map[string]*resource // "group/version/plural"
 	byName    map[string]*resource // plural
 	alloc     *allocator
+	sched     schedulingAdmission
 	handler   http.Handler
 
 	// base is canceled by Stop before anything else, ending every watch.

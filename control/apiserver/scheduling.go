@@ -1,0 +1,115 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/wasmkube/wasmkube/control/api"
+	"github.com/wasmkube/wasmkube/control/store"
+	"github.com/wasmkube/wasmkube/policy"
+)
+
+// schedulingAdmission holds what the API server needs to admit scheduling objects: the CEL
+// environment SchedulingPolicy expressions are compiled in, built on first use.
+type schedulingAdmission struct {
+	once sync.Once
+	env  *policy.SchedulingEnv
+	err  error
+}
+
+func (a *schedulingAdmission) environment() (*policy.SchedulingEnv, error) {
+	a.once.Do(func() { a.env, a.err = policy.NewSchedulingEnv(policy.DefaultConfig()) })
+	return a.env, a.err
+}
+
+// admit runs the checks that need more than the object itself, after api.Validate: a
+// SchedulingPolicy's expressions must compile and type-check (422 with the compiler's message
+// under spec.filter or spec.score), and a new pod's priorityClassName is resolved into
+// spec.priority (an unknown class is 403 Forbidden, as Kubernetes' Priority admission answers).
+func (s *Server) admit(ctx context.Context, r *resource, obj api.Object, create bool) error {
+	switch o := obj.(type) {
+	case *api.SchedulingPolicy:
+		return s.admitSchedulingPolicy(r, o)
+	case *api.Pod:
+		if create {
+			return s.resolvePriority(ctx, o)
+		}
+	}
+	return nil
+}
+
+func (s *Server) admitSchedulingPolicy(r *resource, sp *api.SchedulingPolicy) error {
+	env, err := s.sched.environment()
+	if err != nil {
+		return api.InternalError(fmt.Errorf("build scheduling policy environment: %w", err))
+	}
+	if _, err := env.Compile(sp.Spec.Filter, sp.Spec.Score); err != nil {
+		var ce *policy.CompileError
+		if !errors.As(err, &ce) {
+			return api.InternalError(fmt.Errorf("compile scheduling policy: %w", err))
+		}
+		val := sp.Spec.Filter
+		if ce.Field == "score" {
+			val = sp.Spec.Score
+		}
+		return api.Invalid(r.GroupKind(), sp.Name, api.FieldErrors{
+			api.InvalidValue(api.Path("spec").Child(ce.Field), val, "compilation failed: "+ce.Message)})
+	}
+	return nil
+}
+
+// resolvePriority sets pod.spec.priority from its PriorityClass, or from the global default
+// class when it names none (left unset, meaning 0, when there is none).
+func (s *Server) resolvePriority(ctx context.Context, pod *api.Pod) error {
+	pcs := s.byName["priorityclasses"]
+	name := pod.Spec.PriorityClassName
+	if name == "" {
+		var def *api.PriorityClass
+		if objs, _, ok := pcs.cache.snapshot(store.Prefix(pcs.Resource, ""), 0); ok {
+			for _, co := range objs {
+				o, err := co.object()
+				if pc, ok := o.(*api.PriorityClass); err == nil && ok && pc.GlobalDefault {
+					if def == nil || pc.Value > def.Value {
+						def = pc
+					}
+				}
+			}
+		}
+		if def != nil && pod.Spec.Priority == nil {
+			pod.Spec.PriorityClassName = def.Name
+			pod.Spec.Priority = api.Ptr(def.Value)
+		}
+		return nil
+	}
+	var pc *api.PriorityClass
+	if co := pcs.cache.get(key(pcs, "", name)); co != nil {
+		if o, err := co.object(); err == nil {
+			pc, _ = o.(*api.PriorityClass)
+		}
+	}
+	if pc == nil {
+		kv, err := s.store.Get(ctx, key(pcs, "", name))
+		if errors.Is(err, store.ErrNotFound) {
+			return api.NewStatusError(http.StatusForbidden, api.ReasonForbidden,
+				fmt.Sprintf("pods %q is forbidden: no PriorityClass with name %s was found", pod.Name, name))
+		}
+		if err != nil {
+			return storeError(pcs, name, err)
+		}
+		o, err := decodeStored(pcs, kv.Value, kv.Revision)
+		if err != nil {
+			return api.InternalError(err)
+		}
+		pc = o.(*api.PriorityClass)
+	}
+	if pod.Spec.Priority != nil && *pod.Spec.Priority != pc.Value {
+		return api.NewStatusError(http.StatusForbidden, api.ReasonForbidden,
+			fmt.Sprintf("pods %q is forbidden: the integer value of priority (%d) must not be provided in pod spec; priority admission controller computed %d from the given PriorityClass name",
+				pod.Name, *pod.Spec.Priority, pc.Value))
+	}
+	pod.Spec.Priority = api.Ptr(pc.Value)
+	return nil
+}
