@@ -5,7 +5,7 @@
 // StartupDelay) without running anything; a pod being deleted is deleted for good, as the
 // kubelet's final delete does.
 //
-// Node registration and lease renewal live in NodeAgent, one per node, written to be reused by
+// Node registration and lease renewal are runner/node's NodeAgent, one per node, shared with
 // the real runner. Everything a hollow node reports is on loopback: nodes at 127.1.x.y, pods at
 // unique addresses from 127.2.0.1 up (see NodeAddress).
 //
@@ -29,6 +29,7 @@ import (
 	"github.com/wasmkube/wasmkube/control/client"
 	"github.com/wasmkube/wasmkube/control/informer"
 	"github.com/wasmkube/wasmkube/control/queue"
+	"github.com/wasmkube/wasmkube/runner/node"
 )
 
 // LabelHollow marks hollow nodes, with the value "true".
@@ -178,7 +179,7 @@ func (c *Config) node(i int) *api.Node {
 // call Run once.
 type Runner struct {
 	cfg    Config
-	agents []*NodeAgent
+	agents []*node.NodeAgent
 	index  map[string]int // node name -> node number
 	podRes *client.Resource[*api.Pod]
 	pods   *informer.Informer[*api.Pod]
@@ -202,7 +203,7 @@ func New(cfg Config) (*Runner, error) {
 	}
 	r := &Runner{
 		cfg:        cfg,
-		agents:     make([]*NodeAgent, cfg.Nodes),
+		agents:     make([]*node.NodeAgent, cfg.Nodes),
 		index:      make(map[string]int, cfg.Nodes),
 		podRes:     client.Pods(cfg.Client),
 		addrs:      newPodAddresses(),
@@ -210,7 +211,7 @@ func New(cfg Config) (*Runner, error) {
 		registered: make([]bool, cfg.Nodes),
 	}
 	for i := range cfg.Nodes {
-		a, err := NewNodeAgent(AgentConfig{Client: cfg.Client, Node: cfg.node(i),
+		a, err := node.NewNodeAgent(node.AgentConfig{Client: cfg.Client, Node: cfg.node(i),
 			LeaseDuration: cfg.LeaseDuration, Now: cfg.Now, Logger: cfg.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("new hollow runner: %w", err)
@@ -317,7 +318,7 @@ func (r *Runner) syncNode(ctx context.Context, i int) (time.Duration, error) {
 		observed = n
 	}
 	if err := a.Renew(ctx, observed); err != nil {
-		if errors.Is(err, ErrNodeNotFound) {
+		if errors.Is(err, node.ErrNodeNotFound) {
 			r.setRegistered(i, false) // deleted by hand: register it again, as a restart would
 		}
 		return 0, err
@@ -330,3 +331,6 @@ func (r *Runner) setRegistered(i int, v bool) {
 	r.registered[i] = v
 	r.mu.Unlock()
 }
+
+// IsReady reports whether node's Ready condition is True (node.IsReady).
+func IsReady(n *api.Node) bool { return node.IsReady(n) }

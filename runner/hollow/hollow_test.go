@@ -15,6 +15,7 @@ import (
 	"github.com/wasmkube/wasmkube/control/client"
 	"github.com/wasmkube/wasmkube/control/clustertest"
 	"github.com/wasmkube/wasmkube/runner/hollow"
+	"github.com/wasmkube/wasmkube/runner/node"
 )
 
 // waitTimeout bounds every poll; it is a deadline for a stuck test, not a timing assertion.
@@ -478,9 +479,9 @@ func TestRestartTakesNodesBack(t *testing.T) {
 func TestNodeAgentRun(t *testing.T) {
 	a := clustertest.StartAPI(t)
 	c := newClient(t, a)
-	node := &api.Node{ObjectMeta: api.ObjectMeta{Name: "solo", Labels: map[string]string{api.LabelHostname: "solo"}},
+	n := &api.Node{ObjectMeta: api.ObjectMeta{Name: "solo", Labels: map[string]string{api.LabelHostname: "solo"}},
 		Status: api.NodeStatus{Addresses: []api.NodeAddress{{Type: api.NodeInternalIP, Address: "127.0.0.1"}}}}
-	agent, err := hollow.NewNodeAgent(hollow.AgentConfig{Client: c, Node: node, LeaseDuration: 2 * time.Second})
+	agent, err := node.NewNodeAgent(node.AgentConfig{Client: c, Node: n, LeaseDuration: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

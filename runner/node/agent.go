@@ -1,4 +1,4 @@
-package hollow
+package node
 
 import (
 	"context"
