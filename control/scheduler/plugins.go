@@ -121,12 +121,29 @@ func freeFraction(used, capacity int64) float64 {
 }
 
 // DefaultFilters are the built-in filters, cheapest and most selective first so most nodes are
-// rejected early.
+// rejected early. The SchedulingPolicy filter (PolicyFilter), the costliest, goes after them.
 func DefaultFilters() []Filter {
-	return []Filter{NodeReady{}, NodeName{}, NodeSelector{}, ResourcesFit{}}
+	return []Filter{NodeReady{}, NodeName{}, NodeSelector{}, NodeAffinity{}, TaintToleration{},
+		ResourcesFit{}, InterPodAffinity{}, TopologySpread{}}
 }
 
-// DefaultScorers are the built-in scorers.
-func DefaultScorers() []WeightedScorer {
-	return []WeightedScorer{{Scorer: LeastAllocated{}, Weight: 1}}
+// Resource scoring strategies (Config.Scoring).
+const (
+	ScoringLeastAllocated = "LeastAllocated"
+	ScoringMostAllocated  = "MostAllocated"
+)
+
+// DefaultScorers are the built-in scorers with least-allocated resource scoring.
+func DefaultScorers() []WeightedScorer { return ScorersFor(ScoringLeastAllocated) }
+
+// ScorersFor returns the built-in scorers with the given resource scoring strategy, weighted
+// as kube-scheduler weighs them (taints 3, node and pod affinity 2, spread 2, the rest 1).
+func ScorersFor(scoring string) []WeightedScorer {
+	var res Scorer = LeastAllocated{}
+	if scoring == ScoringMostAllocated {
+		res = MostAllocated{}
+	}
+	return []WeightedScorer{{Scorer: res, Weight: 1}, {Scorer: NodeAffinity{}, Weight: 2},
+		{Scorer: TaintToleration{}, Weight: 3}, {Scorer: InterPodAffinity{}, Weight: 2},
+		{Scorer: TopologySpread{}, Weight: 2}, {Scorer: ImageLocality{}, Weight: 1}}
 }

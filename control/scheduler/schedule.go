@@ -18,6 +18,9 @@ type Decision struct {
 	// Reasons counts, per reason phrase, the nodes a filter rejected (each node counted once,
 	// under the first filter that rejected it).
 	Reasons map[string]int
+	// Examined is how many nodes were filtered: Total, unless the search stopped once it had
+	// found enough feasible nodes (ScheduleSample); Next is where the next search starts.
+	Examined, Next int
 }
 
 // Message explains a failed decision in Kubernetes' words:
@@ -53,9 +56,31 @@ func (d Decision) Message() string {
 // the highest weighted score wins, ties broken uniformly at random with rng so equal nodes share
 // load. It is a pure function of its arguments and does not modify them.
 func Schedule(pod *PodInfo, nodes []*NodeInfo, filters []Filter, scorers []WeightedScorer, rng *rand.Rand) Decision {
+	return ScheduleSample(pod, nodes, filters, scorers, rng, 0, 0)
+}
+
+// ScheduleSample is Schedule that stops filtering once it has found want feasible nodes
+// (want <= 0: all), visiting nodes from index start and wrapping around, as kube-scheduler's
+// percentageOfNodesToScore does: the best of a bounded sample of feasible nodes wins, and the
+// next search starts where this one stopped (Decision.Next) so every node gets its turn. When
+// fewer than want nodes are feasible every node is examined, so a failure's explanation
+// always counts them all.
+func ScheduleSample(pod *PodInfo, nodes []*NodeInfo, filters []Filter, scorers []WeightedScorer, rng *rand.Rand, start, want int) Decision {
 	d := Decision{Total: len(nodes)}
+	if len(nodes) == 0 {
+		return d
+	}
+	start %= len(nodes)
+	if start < 0 {
+		start = 0
+	}
 	ties := 0
-	for _, n := range nodes {
+	for i := 0; i < len(nodes); i++ {
+		if want > 0 && d.Feasible >= want {
+			break
+		}
+		d.Examined++
+		n := nodes[(start+i)%len(nodes)]
 		ok, reason := true, ""
 		for _, f := range filters {
 			if ok, reason = f.Filter(pod, n); !ok {
@@ -85,5 +110,19 @@ func Schedule(pod *PodInfo, nodes []*NodeInfo, filters []Filter, scorers []Weigh
 			}
 		}
 	}
+	d.Next = (start + d.Examined) % len(nodes)
 	return d
+}
+
+// NodesToFind is how many feasible nodes a search looks for among total nodes, given a
+// percentage (0: Kubernetes' adaptive default, 50% at 0 nodes falling by 1% per 125 nodes to a
+// floor of 5%; 100: every node) and a minimum (kube-scheduler uses 100).
+func NodesToFind(total, percentage, minimum int) int {
+	if total <= minimum || percentage >= 100 {
+		return total
+	}
+	if percentage <= 0 {
+		percentage = max(50-total/125, 5)
+	}
+	return max(total*percentage/100, minimum)
 }

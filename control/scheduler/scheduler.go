@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wasmkube/wasmkube/control/api"
 	"github.com/wasmkube/wasmkube/control/client"
 	"github.com/wasmkube/wasmkube/control/informer"
+	"github.com/wasmkube/wasmkube/policy"
 )
 
 // DefaultName is the schedulerName this scheduler serves, as in Kubernetes.
@@ -24,9 +26,27 @@ type Config struct {
 	Client *client.Client
 	// Name is the spec.schedulerName served (DefaultName). Pods naming another are left alone.
 	Name string
-	// Filters and Scorers decide placement (DefaultFilters, DefaultScorers).
+	// Filters and Scorers decide placement (DefaultFilters and DefaultScorers for Scoring,
+	// each followed by the SchedulingPolicy plugin). Custom lists include PolicyFilter
+	// themselves if they want policies applied.
 	Filters []Filter
 	Scorers []WeightedScorer
+	// Scoring is the resource scoring strategy of the default scorers: LeastAllocated
+	// (default, spreads load) or MostAllocated (bin packing).
+	Scoring string
+	// PolicyEnv compiles SchedulingPolicy expressions (policy.NewSchedulingEnv with defaults).
+	PolicyEnv *policy.SchedulingEnv
+	// PercentageOfNodesToScore bounds the search, as kube-scheduler's setting does: a decision
+	// stops filtering once it has found NodesToFind(nodes, PercentageOfNodesToScore,
+	// MinFeasibleNodesToFind) feasible nodes, starting where the previous decision stopped.
+	// 0 is Kubernetes' adaptive default (10% at 5,000 nodes); 100 examines every node.
+	PercentageOfNodesToScore int
+	// MinFeasibleNodesToFind is the least a bounded search looks for (100, as Kubernetes).
+	MinFeasibleNodesToFind int
+	// InitialBackoff and MaxBackoff bound how long a pod that fit nowhere waits before it is
+	// retried after the cluster changed: doubling from InitialBackoff (1s) up to MaxBackoff
+	// (10s) with each failed attempt.
+	InitialBackoff, MaxBackoff time.Duration
 	// Binders is how many bindings are written in parallel (16).
 	Binders int
 	// RetryInterval is how often unschedulable pods are retried even if nothing changed (10s).
@@ -46,11 +66,23 @@ func (c *Config) Default() {
 	if c.Name == "" {
 		c.Name = DefaultName
 	}
-	if c.Filters == nil {
-		c.Filters = DefaultFilters()
+	if c.Scoring == "" {
+		c.Scoring = ScoringLeastAllocated
 	}
-	if c.Scorers == nil {
-		c.Scorers = DefaultScorers()
+	if c.Filters == nil && c.PolicyEnv != nil {
+		c.Filters = append(DefaultFilters(), PolicyFilter{Env: c.PolicyEnv})
+	}
+	if c.Scorers == nil && c.PolicyEnv != nil {
+		c.Scorers = append(ScorersFor(c.Scoring), WeightedScorer{Scorer: PolicyFilter{Env: c.PolicyEnv}, Weight: 1})
+	}
+	if c.MinFeasibleNodesToFind == 0 {
+		c.MinFeasibleNodesToFind = 100
+	}
+	if c.InitialBackoff == 0 {
+		c.InitialBackoff = time.Second
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = 10 * time.Second
 	}
 	if c.Binders == 0 {
 		c.Binders = 16
@@ -78,23 +110,49 @@ func (c *Config) Validate() error {
 	if c.Binders < 1 {
 		return fmt.Errorf("scheduler config: Binders %d must be at least 1", c.Binders)
 	}
+	if c.Scoring != ScoringLeastAllocated && c.Scoring != ScoringMostAllocated {
+		return fmt.Errorf("scheduler config: Scoring %q is not %s or %s", c.Scoring, ScoringLeastAllocated, ScoringMostAllocated)
+	}
+	if c.PolicyEnv == nil || c.Filters == nil || c.Scorers == nil {
+		return errors.New("scheduler config: PolicyEnv is required (Default builds one in New)")
+	}
 	return nil
 }
 
 // Scheduler places pending pods on nodes. It keeps its snapshot current from watches, decides
 // without touching the API, and writes bindings in parallel.
 type Scheduler struct {
-	cfg   Config
-	pods  *informer.Informer[*api.Pod]
-	nodes *informer.Informer[*api.Node]
+	cfg      Config
+	pods     *informer.Informer[*api.Pod]
+	nodes    *informer.Informer[*api.Node]
+	policies *informer.Informer[*api.SchedulingPolicy]
+	compiled *Policies
 
 	mu            sync.Mutex
 	snap          *Snapshot
 	active        *activeQueue
-	unschedulable map[string]bool   // parked until the cluster changes or RetryInterval passes
-	assumed       map[string]string // pod key -> node, while its binding is in flight
+	unschedulable map[string]bool      // parked until the cluster changes or RetryInterval passes
+	backoff       map[string]time.Time // waiting, after a change, until the time given
+	attempts      map[string]int       // failed attempts, for the back-off
+	assumed       map[string]string    // pod key -> node, while its binding is in flight
+	next          int                  // where the next bounded search starts
 	wake          chan struct{}
 	binds         chan bindJob
+
+	decisions, decideNanos atomic.Int64
+}
+
+// Stats are counters of a running scheduler.
+type Stats struct {
+	// Decisions is how many scheduling decisions were made; DecideTime their total time
+	// (preparing the pod, filtering and scoring, under the snapshot lock).
+	Decisions  int64
+	DecideTime time.Duration
+}
+
+// Stats returns the scheduler's counters so far.
+func (s *Scheduler) Stats() Stats {
+	return Stats{Decisions: s.decisions.Load(), DecideTime: time.Duration(s.decideNanos.Load())}
 }
 
 type bindJob struct {
@@ -104,6 +162,13 @@ type bindJob struct {
 
 // New builds a Scheduler; Run starts it.
 func New(cfg Config) (*Scheduler, error) {
+	if cfg.PolicyEnv == nil {
+		env, err := policy.NewSchedulingEnv(policy.DefaultConfig())
+		if err != nil {
+			return nil, fmt.Errorf("new scheduler: %w", err)
+		}
+		cfg.PolicyEnv = env
+	}
 	cfg.Default()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -113,7 +178,10 @@ func New(cfg Config) (*Scheduler, error) {
 		snap:          NewSnapshot(),
 		active:        newActiveQueue(),
 		unschedulable: map[string]bool{},
+		backoff:       map[string]time.Time{},
+		attempts:      map[string]int{},
 		assumed:       map[string]string{},
+		compiled:      NewPolicies(cfg.PolicyEnv),
 		wake:          make(chan struct{}, 1),
 		binds:         make(chan bindJob, cfg.Binders*4),
 	}
@@ -129,6 +197,17 @@ func New(cfg Config) (*Scheduler, error) {
 		OnUpdate: func(_, n *api.Node) { s.nodeChanged(n) },
 		OnDelete: s.nodeDeleted,
 	})
+	s.policies = informer.New(client.For[*api.SchedulingPolicy](cfg.Client, "schedulingpolicies"), client.ListOptions{}, nil)
+	s.policies.AddHandler(informer.Handler[*api.SchedulingPolicy]{
+		OnAdd:    s.policyChanged,
+		OnUpdate: func(_, p *api.SchedulingPolicy) { s.policyChanged(p) },
+		OnDelete: func(p *api.SchedulingPolicy) {
+			s.compiled.Delete(p.Name)
+			s.mu.Lock()
+			s.flushUnschedulable()
+			s.mu.Unlock()
+		},
+	})
 	return s, nil
 }
 
@@ -143,7 +222,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	run(func() { _ = s.pods.Run(ctx) })
 	run(func() { _ = s.nodes.Run(ctx) })
-	if !s.pods.WaitForSync(ctx) || !s.nodes.WaitForSync(ctx) {
+	run(func() { _ = s.policies.Run(ctx) })
+	if !s.pods.WaitForSync(ctx) || !s.nodes.WaitForSync(ctx) || !s.policies.WaitForSync(ctx) {
 		cancel()
 		wg.Wait()
 		return ctx.Err()
@@ -178,14 +258,16 @@ func (s *Scheduler) podChanged(p *api.Pod) {
 		s.forget(key)
 		s.flushUnschedulable()
 	case p.Spec.NodeName != "":
-		s.snap.SetPod(key, p.Spec.NodeName, NewPodInfo(p).Requests)
+		s.snap.PlacePod(NewPodInfo(p), p.Spec.NodeName)
 		s.forget(key)
 	case p.DeletionTimestamp != nil || !s.responsible(p):
 		s.forget(key)
 	case s.assumed[key] != "" || s.unschedulable[key]:
 		// In flight or parked: the binder or the retry loop owns it.
+	case !s.backoff[key].IsZero():
+		// Backing off: the retry loop moves it when its time comes.
 	default:
-		s.active.add(key, 0, p.CreationTimestamp.Time)
+		s.active.add(key, api.PodPriority(&p.Spec), p.CreationTimestamp.Time)
 		s.signal()
 	}
 }
@@ -200,10 +282,21 @@ func (s *Scheduler) podDeleted(p *api.Pod) {
 	s.flushUnschedulable()
 }
 
+func (s *Scheduler) policyChanged(p *api.SchedulingPolicy) {
+	if err := s.compiled.Set(p); err != nil {
+		s.cfg.Logger.Warn("compile scheduling policy", "policy", p.Name, "err", err)
+	}
+	s.mu.Lock()
+	s.flushUnschedulable()
+	s.mu.Unlock()
+}
+
 // forget drops key from the queues (not from assumed: the binder clears that).
 func (s *Scheduler) forget(key string) {
 	s.active.remove(key)
 	delete(s.unschedulable, key)
+	delete(s.backoff, key)
+	delete(s.attempts, key)
 }
 
 func (s *Scheduler) nodeChanged(n *api.Node) {
@@ -219,19 +312,40 @@ func (s *Scheduler) nodeDeleted(n *api.Node) {
 	s.snap.RemoveNode(n.Name)
 }
 
-// flushUnschedulable moves parked pods back to the active queue; the caller holds mu.
+// flushUnschedulable moves parked pods to back-off, from which the retry loop moves them to
+// the active queue once their back-off (InitialBackoff doubling per failed attempt, up to
+// MaxBackoff) has passed; the caller holds mu.
 func (s *Scheduler) flushUnschedulable() {
 	if len(s.unschedulable) == 0 {
 		return
 	}
+	now := s.cfg.Now()
 	for key := range s.unschedulable {
-		ns, name := splitKey(key)
-		if p, ok := s.pods.Get(ns, name); ok {
-			s.active.add(key, 0, p.CreationTimestamp.Time)
-		}
+		d := s.cfg.InitialBackoff << min(max(s.attempts[key]-1, 0), 20)
+		s.backoff[key] = now.Add(min(d, s.cfg.MaxBackoff))
 		delete(s.unschedulable, key)
 	}
-	s.signal()
+}
+
+// retryBackoff moves pods whose back-off has passed (all of them when all is set) to the
+// active queue; the caller holds mu.
+func (s *Scheduler) retryBackoff(all bool) {
+	now := s.cfg.Now()
+	moved := false
+	for key, at := range s.backoff {
+		if !all && now.Before(at) {
+			continue
+		}
+		delete(s.backoff, key)
+		ns, name := splitKey(key)
+		if p, ok := s.pods.Get(ns, name); ok {
+			s.active.add(key, api.PodPriority(&p.Spec), p.CreationTimestamp.Time)
+			moved = true
+		}
+	}
+	if moved {
+		s.signal()
+	}
 }
 
 func (s *Scheduler) signal() {
@@ -253,6 +367,8 @@ func splitKey(key string) (string, string) {
 func (s *Scheduler) retryLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.RetryInterval)
 	defer t.Stop()
+	b := time.NewTicker(min(s.cfg.InitialBackoff, time.Second) / 4)
+	defer b.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -260,6 +376,13 @@ func (s *Scheduler) retryLoop(ctx context.Context) {
 		case <-t.C:
 			s.mu.Lock()
 			s.flushUnschedulable()
+			s.retryBackoff(true)
+			s.mu.Unlock()
+		case <-b.C:
+			s.mu.Lock()
+			if len(s.backoff) > 0 {
+				s.retryBackoff(false)
+			}
 			s.mu.Unlock()
 		}
 	}
@@ -297,16 +420,25 @@ func (s *Scheduler) decide(key string) (bindJob, bool) {
 	if !ok || pod.Spec.NodeName != "" || pod.DeletionTimestamp != nil || terminal(pod) {
 		return bindJob{}, false
 	}
+	start := time.Now()
 	pi := NewPodInfo(pod)
+	s.compiled.Prepare(pi)
 	s.mu.Lock()
-	d := Schedule(pi, s.snap.Nodes(), s.cfg.Filters, s.cfg.Scorers, s.cfg.Rand)
+	s.snap.Prepare(pi)
+	nodes := s.snap.Nodes()
+	want := NodesToFind(len(nodes), s.cfg.PercentageOfNodesToScore, s.cfg.MinFeasibleNodesToFind)
+	d := ScheduleSample(pi, nodes, s.cfg.Filters, s.cfg.Scorers, s.cfg.Rand, s.next, want)
+	s.next = d.Next
+	s.decisions.Add(1)
+	s.decideNanos.Add(int64(time.Since(start)))
 	if d.Node == "" {
 		s.unschedulable[key] = true
+		s.attempts[key]++
 		s.mu.Unlock()
 		s.markUnschedulable(pod, d.Message())
 		return bindJob{}, false
 	}
-	s.snap.SetPod(key, d.Node, pi.Requests)
+	s.snap.PlacePod(pi, d.Node)
 	s.assumed[key] = d.Node
 	s.mu.Unlock()
 	return bindJob{pod: pod, node: d.Node}, true

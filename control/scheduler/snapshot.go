@@ -7,8 +7,11 @@ package scheduler
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/wasmkube/wasmkube/control/api"
+	"github.com/wasmkube/wasmkube/control/api/labels"
+	"github.com/wasmkube/wasmkube/policy"
 )
 
 // Resources is an amount of the resources the scheduler accounts for.
@@ -28,11 +31,23 @@ func (r Resources) Sub(o Resources) Resources {
 	return Resources{r.MilliCPU - o.MilliCPU, r.Memory - o.Memory, r.Pods - o.Pods}
 }
 
-// PodInfo is a pod prepared for scheduling: its requests are summed once, not per node.
+// PodInfo is a pod prepared for scheduling: its requests are summed once, not per node, and
+// Snapshot.Prepare works out, once per decision, what its pod (anti-)affinity and topology
+// spread rules mean for the cluster as it is, so the per-node filters are map lookups.
 type PodInfo struct {
 	Pod      *api.Pod
 	Key      string // namespace/name
 	Requests Resources
+
+	// Set by Snapshot.Prepare (nil or empty when the pod has no such rules).
+	affinity     []domainTerm  // required pod affinity: the node's domain must hold a match
+	antiAffinity []domainTerm  // required anti-affinity, the pod's own and existing pods'
+	preferred    []domainTerm  // preferred (anti-)affinity, weight negative for anti
+	spread       []spreadState // topology spread constraints
+	// Policies are the scheduling policies whose podSelector matches the pod, and its CEL
+	// input; set by Policies.Prepare.
+	Policies []*Policy
+	input    *policy.PodInput
 }
 
 // NewPodInfo prepares pod for scheduling.
@@ -41,6 +56,12 @@ func NewPodInfo(pod *api.Pod) *PodInfo {
 	return &PodInfo{Pod: pod, Key: pod.Namespace + "/" + pod.Name,
 		Requests: Resources{MilliCPU: cpu, Memory: mem, Pods: 1}}
 }
+
+// ModulesAnnotation lists, comma-separated, the module references (name:tag or
+// name@sha256:...) a runner holds compiled; the ImageLocality scorer prefers nodes that hold a
+// pod's modules. Runners write it; wasmkube does not use node.status.images, which is sized for
+// container images.
+const ModulesAnnotation = "wasmkube.io/modules"
 
 // NodeInfo is a node and what is already placed on it.
 type NodeInfo struct {
@@ -51,6 +72,13 @@ type NodeInfo struct {
 	Ready       bool
 	// Pods placed on the node, by namespace/name, with the requests counted for each.
 	Pods map[string]Resources
+	// Modules are the module references of ModulesAnnotation.
+	Modules map[string]bool
+
+	// input is the node prepared for CEL, made on first use and dropped when the node
+	// changes; inputReq is the Requested it was made with.
+	input    *policy.NodeInput
+	inputReq Resources
 }
 
 // NewNodeInfo prepares node for scheduling, with nothing placed on it yet.
@@ -77,6 +105,16 @@ func (ni *NodeInfo) SetNode(node *api.Node) {
 	if q, ok := a[api.ResourcePods]; ok {
 		ni.Allocatable.Pods = q.Value()
 	}
+	ni.input = nil
+	ni.Modules = nil
+	if m := node.Annotations[ModulesAnnotation]; m != "" {
+		ni.Modules = map[string]bool{}
+		for _, ref := range strings.Split(m, ",") {
+			if ref = strings.TrimSpace(ref); ref != "" {
+				ni.Modules[ref] = true
+			}
+		}
+	}
 	ni.Ready = false
 	for _, c := range node.Status.Conditions {
 		if c.Type == api.NodeReady {
@@ -102,8 +140,25 @@ func (ni *NodeInfo) RemovePod(key string) {
 	}
 }
 
-// Snapshot is the scheduler's view of the cluster: every node and the pods placed on each.
-// It is not safe for concurrent use; the scheduler loop owns it.
+// PolicyInput returns the node prepared for CEL in env, made on first use and kept until the
+// node or what is placed on it changes. It is a cache: calling it does not change the node.
+func (ni *NodeInfo) PolicyInput(env *policy.SchedulingEnv) *policy.NodeInput {
+	req := policy.Requested{MilliCPU: ni.Requested.MilliCPU, Memory: ni.Requested.Memory, Pods: ni.Requested.Pods}
+	switch {
+	case ni.input == nil:
+		ni.input = env.NewNodeInput(ni.Node, req)
+	case ni.inputReq != ni.Requested:
+		ni.input = ni.input.WithRequested(req)
+	default:
+		return ni.input
+	}
+	ni.inputReq = ni.Requested
+	return ni.input
+}
+
+// Snapshot is the scheduler's view of the cluster: every node, the pods placed on each, and
+// indexes of placed pods by label and of nodes by label, so rules about other pods (affinity,
+// spread) never scan every pod. It is not safe for concurrent use; the scheduler loop owns it.
 type Snapshot struct {
 	nodes map[string]*NodeInfo
 	list  []*NodeInfo // stable order for deterministic decisions
@@ -111,24 +166,50 @@ type Snapshot struct {
 	// placed remembers where each placed pod is, so a pod moving or going is uncounted, and a
 	// pod seen before its node is counted when the node arrives.
 	placed map[string]placement
+	// byLabel indexes placed pods by "key=value" of each label.
+	byLabel map[string]map[string]struct{}
+	// withAnti are the placed pods with required anti-affinity terms (checked against every
+	// incoming pod, as Kubernetes does for symmetry).
+	withAnti map[string]struct{}
+	// domains counts nodes by label key and value: the topology domains.
+	domains map[string]map[string]int
 }
 
 type placement struct {
 	node string
 	req  Resources
+	pod  *api.Pod // nil when recorded through SetPod
 }
 
 // NewSnapshot returns an empty snapshot.
 func NewSnapshot() *Snapshot {
-	return &Snapshot{nodes: map[string]*NodeInfo{}, placed: map[string]placement{}}
+	return &Snapshot{nodes: map[string]*NodeInfo{}, placed: map[string]placement{},
+		byLabel: map[string]map[string]struct{}{}, withAnti: map[string]struct{}{},
+		domains: map[string]map[string]int{}}
+}
+
+func (s *Snapshot) countDomains(l map[string]string, d int) {
+	for k, v := range l {
+		m := s.domains[k]
+		if m == nil {
+			m = map[string]int{}
+			s.domains[k] = m
+		}
+		if m[v] += d; m[v] <= 0 {
+			delete(m, v)
+		}
+	}
 }
 
 // SetNode adds or updates a node.
 func (s *Snapshot) SetNode(node *api.Node) {
 	if ni, ok := s.nodes[node.Name]; ok {
+		s.countDomains(ni.Node.Labels, -1)
+		s.countDomains(node.Labels, 1)
 		ni.SetNode(node)
 		return
 	}
+	s.countDomains(node.Labels, 1)
 	ni := NewNodeInfo(node)
 	s.nodes[node.Name] = ni
 	for key, p := range s.placed {
@@ -142,26 +223,117 @@ func (s *Snapshot) SetNode(node *api.Node) {
 // RemoveNode forgets a node. Pods still bound to it stay recorded, so they count again if the
 // node comes back.
 func (s *Snapshot) RemoveNode(name string) {
-	if _, ok := s.nodes[name]; ok {
+	if ni, ok := s.nodes[name]; ok {
+		s.countDomains(ni.Node.Labels, -1)
 		delete(s.nodes, name)
 		s.dirty = true
 	}
 }
 
-// SetPod records where a pod is placed (nodeName "" or a terminal pod: not placed).
+// SetPod records where a pod is placed (nodeName "" or a terminal pod: not placed), counting
+// only its requests: rules about other pods do not see it. The scheduler uses PlacePod.
 func (s *Snapshot) SetPod(key, nodeName string, req Resources) {
-	if old, ok := s.placed[key]; ok && old.node != nodeName {
-		if ni := s.nodes[old.node]; ni != nil {
+	s.place(key, nodeName, req, nil)
+}
+
+// PlacePod records that pi's pod is placed on nodeName ("" : not placed), with its labels, so
+// affinity and spread rules of later pods count it.
+func (s *Snapshot) PlacePod(pi *PodInfo, nodeName string) {
+	s.place(pi.Key, nodeName, pi.Requests, pi.Pod)
+}
+
+func (s *Snapshot) place(key, nodeName string, req Resources, pod *api.Pod) {
+	if old, ok := s.placed[key]; ok {
+		if ni := s.nodes[old.node]; ni != nil && old.node != nodeName {
 			ni.RemovePod(key)
 		}
+		s.unindex(key, old.pod)
 		delete(s.placed, key)
 	}
 	if nodeName == "" {
 		return
 	}
-	s.placed[key] = placement{node: nodeName, req: req}
+	s.placed[key] = placement{node: nodeName, req: req, pod: pod}
+	s.index(key, pod)
 	if ni := s.nodes[nodeName]; ni != nil {
 		ni.AddPod(key, req)
+	}
+}
+
+func labelKey(k, v string) string { return k + "=" + v }
+
+func (s *Snapshot) index(key string, pod *api.Pod) {
+	if pod == nil {
+		return
+	}
+	for k, v := range pod.Labels {
+		set := s.byLabel[labelKey(k, v)]
+		if set == nil {
+			set = map[string]struct{}{}
+			s.byLabel[labelKey(k, v)] = set
+		}
+		set[key] = struct{}{}
+	}
+	if a := pod.Spec.Affinity; a != nil && a.PodAntiAffinity != nil && len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) > 0 {
+		s.withAnti[key] = struct{}{}
+	}
+}
+
+func (s *Snapshot) unindex(key string, pod *api.Pod) {
+	if pod == nil {
+		return
+	}
+	for k, v := range pod.Labels {
+		if set := s.byLabel[labelKey(k, v)]; set != nil {
+			delete(set, key)
+			if len(set) == 0 {
+				delete(s.byLabel, labelKey(k, v))
+			}
+		}
+	}
+	delete(s.withAnti, key)
+}
+
+// matching calls f for every placed pod (with its node) that sel matches in one of
+// namespaces. It reads the label index: a selector with a matchLabels pair or an In
+// expression visits only the pods carrying one of those labels; any other selector visits
+// every placed pod.
+func (s *Snapshot) matching(sel labels.Selector, namespaces map[string]bool, f func(pod *api.Pod, node string)) {
+	visit := func(key string) {
+		p := s.placed[key]
+		if p.pod == nil || !namespaces[p.pod.Namespace] || !sel.Matches(labels.Set(p.pod.Labels)) {
+			return
+		}
+		f(p.pod, p.node)
+	}
+	var best []string
+	bestN := -1
+	for _, r := range sel.Requirements() {
+		var keys []string
+		n := 0
+		switch r.Operator {
+		case labels.Equals, labels.DoubleEquals, labels.In:
+			for _, v := range r.Values {
+				keys = append(keys, labelKey(r.Key, v))
+				n += len(s.byLabel[labelKey(r.Key, v)])
+			}
+		default:
+			continue
+		}
+		if bestN < 0 || n < bestN {
+			best, bestN = keys, n
+		}
+	}
+	if bestN < 0 {
+		for key := range s.placed {
+			visit(key)
+		}
+		return
+	}
+	for _, lk := range best {
+		for key := range s.byLabel[lk] {
+			visit(key)
+		}
 	}
 }
 
