@@ -40,7 +40,9 @@
 //	request_head(buf, cap) -> size       the current request's head (method, target, proto, host,
 //	                                     remote address, content length, header), encoded
 //	request_body_read(buf, cap) -> n     up to cap bytes of the request body; 0 at the end
-//	response_head(buf, len) -> 0         send the response head (status, header), encoded
+//	response_head(buf, len) -> 0         send the response head (status, content length or -1,
+//	                                     header), encoded; the host sets Content-Length from it
+//	                                     and sniffs a missing Content-Type, as net/http does
 //	response_body_write(buf, len) -> n   write body bytes (sends a 200 head first if none was sent)
 //	send(buf, len) -> handle             send an outbound request (method, absolute URL, header,
 //	                                     body), encoded; blocks until the response head arrives

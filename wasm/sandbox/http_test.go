@@ -362,3 +362,46 @@ func TestClosePod(t *testing.T) {
 		}
 	})
 }
+
+// TestPoolHammer mixes healthy and crashing requests from many goroutines on a small pool: every
+// request is answered, and the pool never holds more than its bound.
+func TestPoolHammer(t *testing.T) {
+	rt := newRuntime(t, sandbox.RuntimeConfig{IdleTimeout: time.Millisecond})
+	ex := newExits()
+	go func() {
+		for range ex.ch { // drain: the pod reports every crash
+		}
+	}()
+	p, url := webPod(t, rt, func(c *sandbox.PodConfig) {
+		c.Containers[0].MaxInstances = 3
+		c.Containers = append(c.Containers, sandbox.ContainerConfig{Name: "back", Module: c.Containers[0].Module,
+			Ports: []int{9000}, MaxInstances: 2})
+		c.OnExit = func(x sandbox.Exit) { ex.ch <- x }
+	})
+	// No request calls its own container: with every instance waiting on a call to itself, a
+	// bounded pool starves until the requests' deadlines, as a bounded thread pool would.
+	paths := []string{"/", "/panic", "/sleep?d=1ms", "/call?url=http://localhost:9000/panic", "/call?url=http://localhost:9000/"}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 15 {
+				path := paths[(g+i)%len(paths)]
+				status, body := fetch(t, url+path)
+				if want := map[string]int{"/panic": 500}[path]; want == 0 && status != 200 || want != 0 && status != want {
+					t.Errorf("GET %s = %d %q", path, status, body)
+				}
+				if s := p.Stats()[0]; s.Instances > 3 {
+					t.Errorf("%d instances, bound 3", s.Instances)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(ex.ch)
+	eventually(t, "the pools to shrink", func() bool {
+		s := p.Stats()
+		return s[0].Instances == 1 && s[1].Instances == 1
+	})
+}

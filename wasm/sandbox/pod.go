@@ -65,7 +65,9 @@ type ContainerConfig struct {
 	// RequestTimeout bounds each request to an HTTP module, waiting for an instance included,
 	// and each instance's _initialize (30s).
 	RequestTimeout time.Duration
-	// MaxInstances bounds an HTTP module's concurrent instances (4).
+	// MaxInstances bounds an HTTP module's concurrent instances (4). A request that calls its own
+	// container through the loopback holds one instance and needs another: when every instance
+	// does that, requests wait until their deadline, as on any bounded worker pool.
 	MaxInstances int
 	// Stdout and Stderr receive the output of every instance of the container, each write whole;
 	// nil discards. The sandbox adds a line to Stderr when it kills an HTTP module's instance.

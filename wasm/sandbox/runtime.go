@@ -68,10 +68,12 @@ type RuntimeConfig struct {
 	// CacheDir is the directory of wazero's compilation cache; compiled code found there is not
 	// compiled again (a Go guest: ~1 s cold, ~45 ms cached). Empty keeps compiled code in memory.
 	CacheDir string
-	// TrustedGuests compiles guests without wazero's termination checks. Calls get cheaper (no
-	// goroutine per call, no check at loop headers), but a guest that loops can no longer be
-	// stopped: its request is never answered and it keeps a core busy until the process exits.
-	// Only for guests whose code you trust.
+	// TrustedGuests compiles guests without wazero's termination checks (WithCloseOnContextDone).
+	// The checks cost a goroutine per call and an exit from native code at every loop back-edge:
+	// measured here, an empty Go handler takes 4.8 us without them and 32 us with them, the hello
+	// sample 10 us and 83 us, the minimal module 0.9 us and 1.9 us. Without them a guest cannot be
+	// stopped: a looping one never answers, keeps a core busy, and, as native code cannot be
+	// preempted, stalls every garbage collection of the whole process. Only for trusted code.
 	TrustedGuests bool
 	// IdleTimeout is how long an HTTP module's instance beyond the first may stay idle before it
 	// is closed (30s).
