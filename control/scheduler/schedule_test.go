@@ -128,65 +128,6 @@ func TestScheduleExplainsFailure(t *testing.T) {
 	}
 }
 
-// TestScheduleMatchesBruteForce holds Schedule against a plain search: the chosen node passes
-// every filter and no feasible node scores higher; with no feasible node, none is chosen.
-func TestScheduleMatchesBruteForce(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 11))
-	zones := []string{"a", "b", "c"}
-	for iter := 0; iter < 500; iter++ {
-		var nodes []*NodeInfo
-		for i := 0; i < 1+rng.IntN(30); i++ {
-			n := node(fmt.Sprintf("n%02d", i), fmt.Sprint(1+rng.IntN(4)), fmt.Sprintf("%dMi", 256*(1+rng.IntN(8))),
-				int64(1+rng.IntN(5)), rng.IntN(10) > 0, map[string]string{"zone": zones[rng.IntN(3)]})
-			n.Spec.Unschedulable = rng.IntN(20) == 0
-			ni := NewNodeInfo(n)
-			for j := 0; j < rng.IntN(4); j++ {
-				ni.AddPod(fmt.Sprintf("default/x%d", j), Resources{MilliCPU: int64(rng.IntN(1500)), Memory: int64(rng.IntN(1024)) << 20, Pods: 1})
-			}
-			nodes = append(nodes, ni)
-		}
-		var sel map[string]string
-		if rng.IntN(2) == 0 {
-			sel = map[string]string{"zone": zones[rng.IntN(3)]}
-		}
-		p := NewPodInfo(pod("p", fmt.Sprintf("%dm", rng.IntN(2000)), fmt.Sprintf("%dMi", rng.IntN(1024)), sel))
-		d := Schedule(p, nodes, DefaultFilters(), DefaultScorers(), rng)
-
-		best, feasible := -1.0, 0
-		scores := map[string]float64{}
-		for _, n := range nodes {
-			ok := true
-			for _, f := range DefaultFilters() {
-				if pass, _ := f.Filter(p, n); !pass {
-					ok = false
-				}
-			}
-			if !ok {
-				continue
-			}
-			feasible++
-			s := LeastAllocated{}.Score(p, n)
-			scores[n.Name] = s
-			if s > best {
-				best = s
-			}
-		}
-		if d.Feasible != feasible {
-			t.Fatalf("iter %d: feasible = %d, brute force %d", iter, d.Feasible, feasible)
-		}
-		if feasible == 0 {
-			if d.Node != "" {
-				t.Fatalf("iter %d: chose %s with no feasible node", iter, d.Node)
-			}
-			continue
-		}
-		s, ok := scores[d.Node]
-		if !ok || s != best {
-			t.Fatalf("iter %d: chose %s (feasible %v, score %v), best %v", iter, d.Node, ok, s, best)
-		}
-	}
-}
-
 func TestTiesAreShared(t *testing.T) {
 	var nodes []*NodeInfo
 	for i := 0; i < 4; i++ {
@@ -228,18 +169,5 @@ func TestSnapshotAccounting(t *testing.T) {
 	}
 	if got := len(s.Nodes()); got != 2 {
 		t.Fatalf("Nodes() = %d", got)
-	}
-}
-
-func BenchmarkSchedule5000Nodes(b *testing.B) {
-	var nodes []*NodeInfo
-	for i := 0; i < 5000; i++ {
-		nodes = append(nodes, NewNodeInfo(node(fmt.Sprintf("n%04d", i), "4", "8Gi", 110, true, map[string]string{"zone": fmt.Sprint(i % 3)})))
-	}
-	p := NewPodInfo(pod("p", "100m", "64Mi", nil))
-	rng := rand.New(rand.NewPCG(1, 1))
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		Schedule(p, nodes, DefaultFilters(), DefaultScorers(), rng)
 	}
 }
