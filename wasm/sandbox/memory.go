@@ -11,6 +11,11 @@ import (
 // panic unwinds the guest's call (wazero recovers it into the call's error).
 var errOutOfMemory = errors.New("out of memory")
 
+// minMapped is the smallest initial memory given a mapping: below it (hand-written, TinyGo or Rust
+// modules) copies on growth are cheap and a Go slice instantiates faster than a mapping, whose
+// system calls and first page fault cost more than the whole memory.
+const minMapped = 1 << 20
+
 // maxReservation bounds the address space reserved for one memory without a limit; a guest that
 // grows past it continues in a Go slice.
 const maxReservation = 1 << 30
@@ -18,8 +23,9 @@ const maxReservation = 1 << 30
 // linearMemory backs one instance's memory and enforces its limit. wazero calls it from the
 // instance's goroutine only.
 //
-// Where the platform allows, the memory is an anonymous mapping reserved once at the limit (or the
-// module's maximum, up to maxReservation) and never moved: growing costs no copy, the kernel commits pages as the guest
+// Where the platform allows and the memory starts at minMapped or more (a Go guest's does), it is an
+// anonymous mapping reserved once at the limit (or the module's maximum, up to maxReservation) and
+// never moved: growing costs no copy, the kernel commits pages as the guest
 // touches them, and closing the instance gives them back at once. Elsewhere it is a Go slice that
 // doubles.
 type linearMemory struct {
@@ -47,6 +53,10 @@ func (m *linearMemory) Allocate(capacity, max uint64) experimental.LinearMemory 
 	}
 	if m.reserveAt == 0 {
 		m.reserveAt = maxReservation
+	}
+	if capacity < minMapped {
+		m.buf = make([]byte, 0, min(capacity, m.max))
+		return m
 	}
 	if mapping, ok := reserve(min(m.max, m.reserveAt)); ok {
 		m.mapping = mapping
