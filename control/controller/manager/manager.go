@@ -1,7 +1,7 @@
 // Package manager runs every wasmkube controller in one process over one shared set of
 // informers, as Kubernetes' kube-controller-manager does: replicaset, deployment, garbage
-// collector, endpoints, node lifecycle and namespace. The server calls Run once it wins leader
-// election and cancels its context when it loses it. It lives apart from package controller
+// collector, endpoints, node lifecycle, namespace and taint eviction. The server calls Run
+// once it wins leader election and cancels its context when it loses it. It lives apart from package controller
 // because the controllers import that package.
 package manager
 
@@ -21,6 +21,7 @@ import (
 	"github.com/wasmkube/wasmkube/control/namespace"
 	"github.com/wasmkube/wasmkube/control/nodelifecycle"
 	"github.com/wasmkube/wasmkube/control/replicaset"
+	"github.com/wasmkube/wasmkube/control/taint"
 )
 
 // Config configures a Manager. Zero fields take the defaults in their comments.
@@ -87,8 +88,8 @@ func (m *Manager) Run(ctx context.Context) error {
 	recorder := func(component string) *client.Recorder {
 		return client.NewRecorder(c, client.RecorderConfig{Component: component, Host: cfg.Identity, Now: cfg.Now})
 	}
-	rsRec, dRec, nodeRec := recorder(replicaset.Name), recorder(deployment.Name), recorder(nodelifecycle.Name)
-	recorders := []*client.Recorder{rsRec, dRec, nodeRec}
+	rsRec, dRec, nodeRec, taintRec := recorder(replicaset.Name), recorder(deployment.Name), recorder(nodelifecycle.Name), recorder(taint.Name)
+	recorders := []*client.Recorder{rsRec, dRec, nodeRec, taintRec}
 	log := func(name string) *slog.Logger { return cfg.Logger.With("controller", name) }
 
 	var runners []runner
@@ -106,6 +107,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		add(nodelifecycle.New(nodelifecycle.ControllerConfig{Client: c, Informers: inf, Config: cfg.NodeLifecycle,
 			Recorder: nodeRec, Now: cfg.Now, Logger: log("nodelifecycle")})),
 		add(namespace.New(namespace.Config{Client: c, Informers: inf, Logger: log("namespace")})),
+		add(taint.New(taint.Config{Client: c, Informers: inf, Recorder: taintRec, Now: cfg.Now, Logger: log("taint")})),
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
