@@ -5,6 +5,7 @@ import "strings"
 // Default fills the fields Kubernetes defaults, so stored objects are complete and
 // round-trip. It is idempotent and never overwrites a value the user gave.
 func Default(obj Object) {
+	defer defaultMore(obj)
 	switch o := obj.(type) {
 	case *Pod:
 		DefaultPodSpec(&o.Spec)

@@ -74,6 +74,10 @@ func Resources() []ResourceInfo {
 			Kind: "PriorityClass", ShortNames: []string{"pc"}, New: func() Object { return &PriorityClass{} }},
 		{Group: "wasmkube.io", Version: "v1alpha1", Resource: "schedulingpolicies", Singular: "schedulingpolicy",
 			Kind: "SchedulingPolicy", ShortNames: []string{"sp"}, New: func() Object { return &SchedulingPolicy{} }},
+		{Group: "batch", Version: "v1", Resource: "jobs", Singular: "job", Kind: "Job", Namespaced: true,
+			Categories: []string{"all"}, Subresources: []string{"status"}, New: func() Object { return &Job{} }},
+		{Group: "wasmkube.io", Version: "v1alpha1", Resource: "modules", Singular: "module", Kind: "Module",
+			ShortNames: []string{"mod"}, New: func() Object { return &Module{} }},
 	}
 }
 

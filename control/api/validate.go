@@ -15,7 +15,7 @@ const MaxAnnotationsBytes = 256 * 1024
 // returns every problem with its field path. It does not check fields the server owns and
 // sets itself (uid, resourceVersion, creationTimestamp).
 func Validate(obj, old Object) FieldErrors {
-	var errs FieldErrors
+	var errs FieldErrors = validateMore(obj, old)
 	switch o := obj.(type) {
 	case *Namespace:
 		errs = validateMeta(&o.ObjectMeta, false, labels.IsDNS1123Label)

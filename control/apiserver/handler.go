@@ -106,6 +106,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	case "openapi":
 		s.serveOpenAPI(w, req, parts[1:])
+	case "registry":
+		if s.cfg.Registry == nil {
+			notFound(w)
+			return
+		}
+		s.cfg.Registry.ServeHTTP(w, req)
 	default:
 		notFound(w)
 	}

@@ -68,6 +68,9 @@ type Config struct {
 	BookmarkInterval time.Duration
 	// LogSource serves pods/log; nil answers every log request with 404.
 	LogSource LogSource
+	// Registry serves the module registry's blob endpoints under /registry/, after the
+	// bearer-token check; nil answers them with 404.
+	Registry http.Handler
 	// Logger receives the server's errors; nil discards them.
 	Logger *slog.Logger
 }

@@ -307,8 +307,9 @@ func modules() []*module {
 	return []*module{m, never}
 }
 
-var moduleResource = api.ResourceInfo{Group: "wasmkube.io", Version: "v1alpha1", Resource: "modules",
-	Singular: "module", Kind: "Module", Namespaced: true}
+// moduleResource is a kind without a printer of its own (the real Module has one).
+var moduleResource = api.ResourceInfo{Group: "example.wasmkube.io", Version: "v1alpha1", Resource: "widgets",
+	Singular: "widget", Kind: "Widget", Namespaced: true}
 
 func objects[T api.Object](items []T) []api.Object {
 	out := make([]api.Object, len(items))

@@ -122,6 +122,10 @@ func printerFor(ri *api.ResourceInfo) kindPrinter {
 		return kindPrinter{eventColumns, typed(eventRow)}
 	case api.GroupKind{Group: "coordination.k8s.io", Kind: "Lease"}:
 		return kindPrinter{leaseColumns, typed(leaseRow)}
+	case api.GroupKind{Group: "batch", Kind: "Job"}:
+		return kindPrinter{jobColumns, typed(jobRow)}
+	case api.GroupKind{Group: "wasmkube.io", Kind: "Module"}:
+		return kindPrinter{moduleColumns, typed(moduleRow)}
 	case api.GroupKind{Group: "scheduling.k8s.io", Kind: "PriorityClass"}:
 		return kindPrinter{priorityClassColumns, typed(priorityClassRow)}
 	case api.GroupKind{Group: "wasmkube.io", Kind: "SchedulingPolicy"}:

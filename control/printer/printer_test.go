@@ -317,7 +317,7 @@ func TestIncludeObjectEmptyObject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(tbl.Rows[0].Object), `{"kind":"Module","apiVersion":"wasmkube.io/v1alpha1"}`; got != want {
+	if got, want := string(tbl.Rows[0].Object), `{"kind":"Widget","apiVersion":"example.wasmkube.io/v1alpha1"}`; got != want {
 		t.Errorf("object = %s, want %s", got, want)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/wasmkube/wasmkube/control/apiserver"
 	"github.com/wasmkube/wasmkube/control/client"
 	"github.com/wasmkube/wasmkube/control/pki"
+	"github.com/wasmkube/wasmkube/control/registry"
 	"github.com/wasmkube/wasmkube/control/store"
 )
 
@@ -114,6 +115,9 @@ type Server struct {
 // KubeconfigPath is where the admin kubeconfig is written inside the data directory.
 func KubeconfigPath(dataDir string) string { return filepath.Join(dataDir, "kubeconfig") }
 
+// RegistryDir is where the module registry keeps its blobs, under the data directory.
+func RegistryDir(dataDir string) string { return filepath.Join(dataDir, "registry") }
+
 // Start brings the control plane up: PKI, etcd, store, API server (listening when Start
 // returns), the kubeconfig file, then the controllers and scheduler in the background. If a
 // step fails, what was started is stopped again and the error names the step.
@@ -173,8 +177,13 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 
+	blobs, err := registry.OpenStore(RegistryDir(cfg.DataDir), 0)
+	if err != nil {
+		return nil, err
+	}
 	s.api, err = apiserver.New(apiserver.Config{
-		Store: s.store,
+		Store:    s.store,
+		Registry: registry.Handler(blobs),
 		Tokens: map[string]apiserver.User{
 			s.bundle.AdminToken: {Name: "admin", Groups: []string{"system:masters"}},
 			s.bundle.JoinToken:  {Name: "system:bootstrap:runner", Groups: []string{"system:bootstrappers", "system:nodes"}},
