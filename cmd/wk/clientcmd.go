@@ -25,13 +25,14 @@ import (
 
 // addClientCommands adds the commands that drive a running cluster through its API, as kubectl
 // does: apply, get, describe, delete, scale, rollout, create, run, expose, logs, version,
-// api-resources and cluster-info.
+// api-resources, cluster-info, cordon, uncordon and drain.
 func addClientCommands(root *cobra.Command, s *streams) {
 	root.AddCommand(
 		newApplyCmd(s), newGetCmd(s), newDescribeCmd(s), newDeleteCmd(s), newScaleCmd(s),
 		newRolloutCmd(s), newCreateCmd(s), newRunCmd(s), newExposeCmd(s), newLogsCmd(s),
 		newVersionCmd(s), newAPIResourcesCmd(s), newClusterInfoCmd(s),
 	)
+	root.AddCommand(newNodeCommands(s)...)
 }
 
 // errNoKubeconfig is returned when no kubeconfig file can be found.
