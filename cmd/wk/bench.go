@@ -32,6 +32,7 @@ func newBenchCmd(s *streams) *cobra.Command {
 	}
 	cmd.PersistentFlags().String("cpuprofile", "", "write a CPU profile of the whole benchmark to this file")
 	cmd.AddCommand(newBenchAPICmd(s))
+	cmd.AddCommand(newBenchSchedulerCmd(s))
 	return cmd
 }
 
