@@ -25,6 +25,8 @@ type Informers struct {
 	Namespaces  *informer.Informer[*api.Namespace]
 	Leases      *informer.Informer[*api.Lease]
 	Events      *informer.Informer[*api.Event]
+	// Jobs are indexed by controller UID.
+	Jobs *informer.Informer[*api.Job]
 	// Others covers every other resource in api.Resources(), by plural resource name, so that
 	// the garbage collector sees kinds added later. They are best effort: their sources are
 	// marked Generic and nothing waits for them to sync (client.Resource[api.Object] cannot
@@ -51,7 +53,10 @@ func NewInformers(c *client.Client) *Informers {
 		Namespaces:  informer.New(client.Namespaces(c), client.ListOptions{}, nil),
 		Leases:      informer.New(client.Leases(c), client.ListOptions{}, nil),
 		Events:      informer.New(client.Events(c), client.ListOptions{}, nil),
-		Others:      map[string]*informer.Informer[api.Object]{},
+		Jobs: informer.New(client.For[*api.Job](c, "jobs"), client.ListOptions{}, map[string]informer.IndexFunc[*api.Job]{
+			informer.ControllerUIDIndex: informer.ByControllerUID[*api.Job](),
+		}),
+		Others: map[string]*informer.Informer[api.Object]{},
 	}
 	typed := map[string]Source{
 		"pods":        SourceOf(i.Pods),
@@ -63,6 +68,7 @@ func NewInformers(c *client.Client) *Informers {
 		"namespaces":  SourceOf(i.Namespaces),
 		"leases":      SourceOf(i.Leases),
 		"events":      SourceOf(i.Events),
+		"jobs":        SourceOf(i.Jobs),
 	}
 	for _, ri := range api.Resources() {
 		s, ok := typed[ri.Resource]

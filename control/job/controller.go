@@ -40,7 +40,7 @@ func Jobs(c *client.Client) *client.Resource[*api.Job] { return client.For[*api.
 type Config struct {
 	// Client writes pods and Job status. Required.
 	Client *client.Client
-	// Informers are the shared caches (pods). Required. The controller watches Jobs itself.
+	// Informers are the shared caches (pods, jobs). Required.
 	Informers *controller.Informers
 	// Recorder receives events (none when nil).
 	Recorder *client.Recorder
@@ -79,7 +79,7 @@ func New(cfg Config) (*Controller, error) {
 		cfg:  cfg,
 		exp:  controller.NewExpectations(controller.DefaultExpectationsTTL),
 		pods: cfg.Informers.Pods,
-		jobs: informer.New(Jobs(cfg.Client), client.ListOptions{}, nil),
+		jobs: cfg.Informers.Jobs,
 	}
 	c.ctrl = controller.New(controller.Config{
 		Name: "job", Reconciler: c, Workers: cfg.Workers, Logger: cfg.Logger,
@@ -128,17 +128,8 @@ func owner(p *api.Pod) (string, bool) {
 	return informer.Key(p.Namespace, ref.Name), true
 }
 
-// Run watches Jobs and reconciles until ctx ends, and returns once its goroutines stopped.
-func (c *Controller) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	wg.Go(func() { c.jobs.Run(ctx) })
-	err := c.ctrl.Run(ctx)
-	cancel()
-	wg.Wait()
-	return err
-}
+// Run reconciles until ctx ends and returns once every worker has stopped.
+func (c *Controller) Run(ctx context.Context) error { return c.ctrl.Run(ctx) }
 
 // Reconcile brings one Job's pods and status to what Compute says.
 func (c *Controller) Reconcile(ctx context.Context, key string) error {

@@ -1,6 +1,6 @@
 // Package manager runs every wasmkube controller in one process over one shared set of
 // informers, as Kubernetes' kube-controller-manager does: replicaset, deployment, garbage
-// collector, endpoints, node lifecycle, namespace and taint eviction. The server calls Run
+// collector, endpoints, node lifecycle, namespace, taint eviction and job. The server calls Run
 // once it wins leader election and cancels its context when it loses it. It lives apart from package controller
 // because the controllers import that package.
 package manager
@@ -18,6 +18,7 @@ import (
 	"github.com/wasmkube/wasmkube/control/deployment"
 	"github.com/wasmkube/wasmkube/control/endpoints"
 	"github.com/wasmkube/wasmkube/control/gc"
+	"github.com/wasmkube/wasmkube/control/job"
 	"github.com/wasmkube/wasmkube/control/namespace"
 	"github.com/wasmkube/wasmkube/control/nodelifecycle"
 	"github.com/wasmkube/wasmkube/control/replicaset"
@@ -89,7 +90,8 @@ func (m *Manager) Run(ctx context.Context) error {
 		return client.NewRecorder(c, client.RecorderConfig{Component: component, Host: cfg.Identity, Now: cfg.Now})
 	}
 	rsRec, dRec, nodeRec, taintRec := recorder(replicaset.Name), recorder(deployment.Name), recorder(nodelifecycle.Name), recorder(taint.Name)
-	recorders := []*client.Recorder{rsRec, dRec, nodeRec, taintRec}
+	jobRec := recorder(job.Name)
+	recorders := []*client.Recorder{rsRec, dRec, nodeRec, taintRec, jobRec}
 	log := func(name string) *slog.Logger { return cfg.Logger.With("controller", name) }
 
 	var runners []runner
@@ -108,6 +110,7 @@ func (m *Manager) Run(ctx context.Context) error {
 			Recorder: nodeRec, Now: cfg.Now, Logger: log("nodelifecycle")})),
 		add(namespace.New(namespace.Config{Client: c, Informers: inf, Logger: log("namespace")})),
 		add(taint.New(taint.Config{Client: c, Informers: inf, Recorder: taintRec, Now: cfg.Now, Logger: log("taint")})),
+		add(job.New(job.Config{Client: c, Informers: inf, Recorder: jobRec, Now: cfg.Now, Logger: log("job")})),
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
