@@ -4,25 +4,31 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/wasmkube/wasmkube/control/api"
 	"github.com/wasmkube/wasmkube/control/client"
 	"github.com/wasmkube/wasmkube/control/pki"
 	"github.com/wasmkube/wasmkube/control/server"
 	"github.com/wasmkube/wasmkube/runner/hollow"
+	"github.com/wasmkube/wasmkube/runner/kubelet"
 )
 
 func newRunnerCmd(s *streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "runner",
 		Short: "Join a cluster as a runner (node agent); --hollow N runs N simulated nodes",
-		Long: `Join a cluster as a runner. The API server is found through --server, --token and
---ca-file, or through the kubeconfig (--kubeconfig, $KUBECONFIG, ~/.wk/config).
+		Long: `Join a cluster as a runner: register the node --node-name at --node-ip and run the
+Wasm pods bound to it, keeping compiled modules, pod volumes and logs under --data-dir. The API
+server is found through --server, --token and --ca-file, or through the kubeconfig
+(--kubeconfig, $KUBECONFIG, ~/.wk/config).
 
 --hollow N registers N simulated nodes in this process: they renew their leases and report the
 pods bound to them Running and Ready without running anything. They stand in for Wasm runners
@@ -34,9 +40,6 @@ in tests and scale benchmarks.`,
 				return err
 			}
 			n := v.GetInt("hollow")
-			if n <= 0 {
-				return errors.New("runner: Wasm runners come with the Wasm pods work; for now run simulated nodes with --hollow N (N >= 1)")
-			}
 			c, err := runnerClient(v)
 			if err != nil {
 				return err
@@ -50,7 +53,14 @@ in tests and scale benchmarks.`,
 			if err != nil {
 				return err
 			}
-			cfg := hollow.Config{Client: c, Nodes: n, NamePrefix: v.GetString("node-name"), Labels: labels,
+			if n <= 0 {
+				return runRealRunner(cmd.Context(), s, v, c, labels, log)
+			}
+			prefix := v.GetString("node-name")
+			if prefix == "" {
+				prefix = "hollow-"
+			}
+			cfg := hollow.Config{Client: c, Nodes: n, NamePrefix: prefix, Labels: labels,
 				RenewInterval: v.GetDuration("lease-renew-interval"), Logger: log}
 			if cfg.RenewInterval > 0 && cfg.RenewInterval*4 > 40*time.Second {
 				cfg.LeaseDuration = cfg.RenewInterval * 4
@@ -68,9 +78,13 @@ in tests and scale benchmarks.`,
 	f.String("server", "", "the API server URL (default: from the kubeconfig)")
 	f.String("token", "", "the join token (<server data-dir>/join-token)")
 	f.String("ca-file", "", "the cluster CA certificate (<server data-dir>/pki/ca.crt)")
-	f.String("node-name", "hollow-", "node name (the prefix of hollow node names)")
+	f.String("node-name", "", "node name (default: the host name, lowercased; for --hollow the prefix of node names, default hollow-)")
+	f.String("node-ip", "127.0.0.1", "the node's address: its InternalIP and its pods' IP")
+	f.String("data-dir", defaultDataDir("runner"), "where compiled modules, pod volumes and logs live")
+	f.String("memory", "", "the node's memory capacity, e.g. 8Gi (default: half the physical memory)")
+	f.Int("max-pods", 5000, "the node's pods capacity")
 	f.StringSlice("node-labels", nil, "labels for the node(s), key=value")
-	f.Duration("lease-renew-interval", 0, "how often node leases are renewed (default 10s)")
+	f.Duration("lease-renew-interval", 0, "how often node leases are renewed (default 1s; 10s with --hollow)")
 	f.String("log-level", "warn", "debug, info, warn or error")
 	return cmd
 }
@@ -121,13 +135,45 @@ func ignoreCanceled(err error) error {
 	return err
 }
 
-// runInProcessRunner runs the server's own node until ctx ends. Until Wasm runners exist it is
-// a hollow node named after the host.
-func runInProcessRunner(ctx context.Context, srv *server.Server, node string) error {
-	r, err := hollow.New(hollow.Config{Client: srv.Client(), Nodes: 1, NamePrefix: node + "-",
-		RenewInterval: time.Second, LeaseDuration: 10 * time.Second})
+// runRealRunner runs a Wasm runner (node agent) until the command's context ends.
+func runRealRunner(ctx context.Context, s *streams, v *viper.Viper, c *client.Client, labels map[string]string, log *slog.Logger) error {
+	cfg := kubelet.Config{Client: c, NodeName: v.GetString("node-name"), NodeIP: v.GetString("node-ip"),
+		DataDir: v.GetString("data-dir"), Labels: labels, MaxPods: v.GetInt("max-pods"),
+		RenewInterval: v.GetDuration("lease-renew-interval"), Logger: log}
+	if cfg.NodeName == "" {
+		cfg.NodeName = hostNodeName()
+	}
+	if m := v.GetString("memory"); m != "" {
+		q, err := api.ParseQuantity(m)
+		if err != nil {
+			return fmt.Errorf("runner: --memory %q: %w", m, err)
+		}
+		cfg.MemoryBytes = q.Value()
+	}
+	r, err := kubelet.New(cfg)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(s.out, "runner %s (%s) joined %s\n", cfg.NodeName, cfg.NodeIP, c.Server())
+	return ignoreCanceled(r.Run(ctx))
+}
+
+// hostNodeName is the default node name: the host name, lowercased.
+func hostNodeName() string {
+	host, _ := os.Hostname()
+	return strings.ToLower(host)
+}
+
+// runInProcessRunner runs the server's own Wasm runner until ctx ends, with its node at
+// 127.0.0.1 and its data under <server data-dir>/runner; the API server serves its pods' logs
+// straight from it.
+func runInProcessRunner(ctx context.Context, srv *server.Server, node, dataDir string, log *slog.Logger) error {
+	r, err := kubelet.New(kubelet.Config{Client: srv.Client(), NodeName: node, NodeIP: "127.0.0.1",
+		DataDir: filepath.Join(dataDir, "runner"), LeaseDuration: 10 * time.Second, Logger: log})
+	if err != nil {
+		return err
+	}
+	srv.SetNodeLogs(node, r)
+	defer srv.SetNodeLogs(node, nil)
 	return ignoreCanceled(r.Run(ctx))
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -97,10 +96,9 @@ func runServer(ctx context.Context, s *streams, cfg server.Config, v *viper.Vipe
 	if v.GetBool("runner") {
 		node := v.GetString("node-name")
 		if node == "" {
-			host, _ := os.Hostname()
-			node = strings.ToLower(host)
+			node = hostNodeName()
 		}
-		return runInProcessRunner(ctx, srv, node)
+		return runInProcessRunner(ctx, srv, node, cfg.DataDir, cfg.Logger)
 	}
 	<-ctx.Done()
 	return nil

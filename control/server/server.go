@@ -107,6 +107,7 @@ type Server struct {
 	store  *store.Store
 	api    *apiserver.Server
 	client *client.Client
+	logs   logRouter // the API server's LogSource
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -182,8 +183,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.api, err = apiserver.New(apiserver.Config{
-		Store:    s.store,
-		Registry: registry.Handler(blobs),
+		Store:     s.store,
+		Registry:  registry.Handler(blobs),
+		LogSource: &s.logs,
 		Tokens: map[string]apiserver.User{
 			s.bundle.AdminToken: {Name: "admin", Groups: []string{"system:masters"}},
 			s.bundle.JoinToken:  {Name: "system:bootstrap:runner", Groups: []string{"system:bootstrappers", "system:nodes"}},
