@@ -3,6 +3,7 @@ package scheduler
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"sync"
 
@@ -12,6 +13,12 @@ import (
 )
 
 // Policy is a SchedulingPolicy compiled once: the pods it applies to, its program and weight.
+//
+// Results are cached on each node when they cannot depend on more than the pod's labels: an
+// expression that never names `pod` gives one result per node, one that reads only
+// pod.metadata.labels one per node and label set. A cached result is used while the node and
+// what is placed on it are unchanged (NodeInfo.gen). Caches belong to the scheduler loop; they
+// are not safe for concurrent use.
 type Policy struct {
 	Name     string
 	Selector labels.Selector
@@ -19,6 +26,124 @@ type Policy struct {
 	Weight   float64
 	// reasons are the phrases the policy's filter prints, built once.
 	reasonNoMatch, reasonCost, reasonError string
+
+	cacheMode int // cacheNone, cachePodFree, cacheLabels
+}
+
+// Cache modes of a Policy.
+const (
+	cacheNone = iota
+	cachePodFree
+	cacheLabels
+)
+
+// maxNodeResults bounds the cached results a node keeps; past it the node starts over.
+const maxNodeResults = 1024
+
+// maxPodClasses bounds the label sets a Policies set numbers; past it the numbering starts
+// over (with new numbers, so old results are never mistaken for new ones).
+const maxPodClasses = 4096
+
+// resultKey names a cached result on a node: the policy and the pod's label-set number (0
+// for policies that do not read the pod).
+type resultKey struct {
+	p     *Policy
+	class uint64
+}
+
+type cachedResult struct {
+	gen         uint64
+	filterDone  bool
+	ok          bool
+	reason      string
+	scoreDone   bool
+	score       float64
+	scoreFailed bool
+}
+
+var (
+	podIdent     = regexp.MustCompile(`\bpod\b`)
+	podLabelsUse = regexp.MustCompile(`\bpod\s*\.\s*metadata\s*\.\s*labels\b`)
+)
+
+// cacheModeOf classifies expressions by what they may read of the pod. It is conservative: an
+// identifier `pod` inside a string literal only costs caching.
+func cacheModeOf(exprs ...string) int {
+	mode := cachePodFree
+	for _, e := range exprs {
+		if !podIdent.MatchString(e) {
+			continue
+		}
+		if len(podIdent.FindAllStringIndex(e, -1)) != len(podLabelsUse.FindAllStringIndex(e, -1)) {
+			return cacheNone
+		}
+		mode = cacheLabels
+	}
+	return mode
+}
+
+func (p *Policy) key(pi *PodInfo) resultKey {
+	if p.cacheMode == cacheLabels {
+		return resultKey{p, pi.class}
+	}
+	return resultKey{p, 0}
+}
+
+// cached returns the cached result of (pod, node), empty if the node changed since.
+func (p *Policy) cached(pi *PodInfo, n *NodeInfo) cachedResult {
+	if r, ok := n.results[p.key(pi)]; ok && r.gen == n.gen {
+		return r
+	}
+	return cachedResult{gen: n.gen}
+}
+
+func (p *Policy) store(pi *PodInfo, n *NodeInfo, r cachedResult) {
+	if n.results == nil || len(n.results) >= maxNodeResults {
+		n.results = map[resultKey]cachedResult{}
+	}
+	n.results[p.key(pi)] = r
+}
+
+// filter evaluates the policy's filter for pod on node, from the cache when it can.
+func (p *Policy) filter(env *policy.SchedulingEnv, pi *PodInfo, n *NodeInfo) (bool, string) {
+	var r cachedResult
+	if p.cacheMode != cacheNone {
+		if r = p.cached(pi, n); r.filterDone {
+			return r.ok, r.reason
+		}
+	}
+	ok, err := p.Program.Filter(pi.input, n.PolicyInput(env))
+	reason := ""
+	switch {
+	case errors.Is(err, policy.ErrCostLimit):
+		ok, reason = false, p.reasonCost
+	case err != nil:
+		ok, reason = false, p.reasonError
+	case !ok:
+		reason = p.reasonNoMatch
+	}
+	if p.cacheMode != cacheNone {
+		r.filterDone, r.ok, r.reason = true, ok, reason
+		p.store(pi, n, r)
+	}
+	return ok, reason
+}
+
+// score evaluates the policy's score for pod on node, from the cache when it can; ok is false
+// when the evaluation failed.
+func (p *Policy) score(env *policy.SchedulingEnv, pi *PodInfo, n *NodeInfo) (float64, bool) {
+	var r cachedResult
+	if p.cacheMode != cacheNone {
+		if r = p.cached(pi, n); r.scoreDone {
+			return r.score, !r.scoreFailed
+		}
+	}
+	v, err := p.Program.Score(pi.input, n.PolicyInput(env))
+	if p.cacheMode != cacheNone {
+		r.scoreDone, r.score, r.scoreFailed = true, v, err != nil
+		p.store(pi, n, r)
+	}
+	return v, err == nil
 }
 
 // CompilePolicy compiles sp in env.
@@ -38,7 +163,7 @@ func CompilePolicy(env *policy.SchedulingEnv, sp *api.SchedulingPolicy) (*Policy
 	if w == 0 {
 		w = 1
 	}
-	return &Policy{Name: sp.Name, Selector: sel, Program: prg, Weight: w,
+	return &Policy{Name: sp.Name, Selector: sel, Program: prg, Weight: w, cacheMode: cacheModeOf(sp.Spec.Filter, sp.Spec.Score),
 		reasonNoMatch: "node(s) didn't match policy " + sp.Name,
 		reasonCost:    "node(s) exceeded the cost limit of policy " + sp.Name,
 		reasonError:   "node(s) failed evaluation of policy " + sp.Name,
@@ -53,11 +178,15 @@ type Policies struct {
 	mu   sync.RWMutex
 	byID map[string]*Policy
 	list []*Policy // by name
+
+	classMu   sync.Mutex
+	classes   map[string]uint64 // label set -> number, for result caching
+	nextClass uint64
 }
 
 // NewPolicies returns an empty set whose policies compile in env.
 func NewPolicies(env *policy.SchedulingEnv) *Policies {
-	return &Policies{env: env, byID: map[string]*Policy{}}
+	return &Policies{env: env, byID: map[string]*Policy{}, classes: map[string]uint64{}}
 }
 
 // Env returns the CEL environment the policies compile in.
@@ -110,6 +239,27 @@ func (ps *Policies) Prepare(pi *PodInfo) {
 	if len(pi.Policies) > 0 {
 		pi.input = ps.env.NewPodInput(pi.Pod)
 	}
+	for _, p := range pi.Policies {
+		if p.cacheMode == cacheLabels {
+			pi.class = ps.classOf(set.String())
+			break
+		}
+	}
+}
+
+// classOf numbers a label set, from 1.
+func (ps *Policies) classOf(key string) uint64 {
+	ps.classMu.Lock()
+	defer ps.classMu.Unlock()
+	if c, ok := ps.classes[key]; ok {
+		return c
+	}
+	if len(ps.classes) >= maxPodClasses {
+		clear(ps.classes)
+	}
+	ps.nextClass++
+	ps.classes[key] = ps.nextClass
+	return ps.nextClass
 }
 
 // PolicyFilter applies the filters of the policies prepared on the pod: a node where one is
@@ -126,22 +276,12 @@ func (f PolicyFilter) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
 	if len(p.Policies) == 0 {
 		return true, ""
 	}
-	var in *policy.NodeInput
 	for _, pol := range p.Policies {
 		if !pol.Program.HasFilter() {
 			continue
 		}
-		if in == nil {
-			in = n.PolicyInput(f.Env)
-		}
-		ok, err := pol.Program.Filter(p.input, in)
-		switch {
-		case errors.Is(err, policy.ErrCostLimit):
-			return false, pol.reasonCost
-		case err != nil:
-			return false, pol.reasonError
-		case !ok:
-			return false, pol.reasonNoMatch
+		if ok, reason := pol.filter(f.Env, p, n); !ok {
+			return false, reason
 		}
 	}
 	return true, ""
@@ -156,7 +296,7 @@ func (f PolicyFilter) Score(p *PodInfo, n *NodeInfo) float64 {
 		if !pol.Program.HasScore() {
 			continue
 		}
-		if v, err := pol.Program.Score(p.input, n.PolicyInput(f.Env)); err == nil {
+		if v, ok := pol.score(f.Env, p, n); ok {
 			sum += pol.Weight * v
 		}
 	}

@@ -171,11 +171,11 @@ func benchDecisions(b *testing.B, pct int) {
 		want = NodesToFind(len(nodes), pct, 1)
 	}
 	next := 0
+	p := pod("p", "100m", "64Mi", nil)
+	p.Labels = map[string]string{"tier": "web", "zone": "b", "app": "app7"}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p := pod("p", "100m", "64Mi", nil)
-		p.Labels = map[string]string{"tier": "web", "zone": "b", "app": "app7"}
 		pi := NewPodInfo(p)
 		ps.Prepare(pi)
 		s.Prepare(pi)

@@ -48,6 +48,7 @@ type PodInfo struct {
 	// input; set by Policies.Prepare.
 	Policies []*Policy
 	input    *policy.PodInput
+	class    uint64 // the pod's label set, numbered for policy result caching
 }
 
 // NewPodInfo prepares pod for scheduling.
@@ -79,6 +80,10 @@ type NodeInfo struct {
 	// changes; inputReq is the Requested it was made with.
 	input    *policy.NodeInput
 	inputReq Resources
+	// gen changes whenever the node or what is placed on it does, so cached policy results
+	// know they are stale; results are the policy results cached on the node.
+	gen     uint64
+	results map[resultKey]cachedResult
 }
 
 // NewNodeInfo prepares node for scheduling, with nothing placed on it yet.
@@ -91,6 +96,7 @@ func NewNodeInfo(node *api.Node) *NodeInfo {
 // SetNode replaces the node object, keeping what is placed on it.
 func (ni *NodeInfo) SetNode(node *api.Node) {
 	ni.Node = node
+	ni.gen++
 	a := node.Status.Allocatable
 	if len(a) == 0 {
 		a = node.Status.Capacity
@@ -130,6 +136,7 @@ func (ni *NodeInfo) AddPod(key string, req Resources) {
 	}
 	ni.Pods[key] = req
 	ni.Requested = ni.Requested.Add(req)
+	ni.gen++
 }
 
 // RemovePod stops counting a pod against the node.
@@ -137,6 +144,7 @@ func (ni *NodeInfo) RemovePod(key string) {
 	if old, ok := ni.Pods[key]; ok {
 		ni.Requested = ni.Requested.Sub(old)
 		delete(ni.Pods, key)
+		ni.gen++
 	}
 }
 
