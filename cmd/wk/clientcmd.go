@@ -25,7 +25,7 @@ import (
 
 // addClientCommands adds the commands that drive a running cluster through its API, as kubectl
 // does: apply, get, describe, delete, scale, rollout, create, run, expose, logs, version,
-// api-resources, cluster-info, cordon, uncordon and drain.
+// api-resources, cluster-info, cordon, uncordon, drain, push and build.
 func addClientCommands(root *cobra.Command, s *streams) {
 	root.AddCommand(
 		newApplyCmd(s), newGetCmd(s), newDescribeCmd(s), newDeleteCmd(s), newScaleCmd(s),
@@ -33,6 +33,7 @@ func addClientCommands(root *cobra.Command, s *streams) {
 		newVersionCmd(s), newAPIResourcesCmd(s), newClusterInfoCmd(s),
 	)
 	root.AddCommand(newNodeCommands(s)...)
+	root.AddCommand(newModuleCommands(s)...)
 }
 
 // errNoKubeconfig is returned when no kubeconfig file can be found.
