@@ -94,7 +94,7 @@ func (cl *cluster) startRunner(t testing.TB, dir string) *runner {
 }
 
 // modules are the test modules written to disk, as file:// images.
-type modules struct{ hello, web, cmd, notWasm string }
+type modules struct{ hello, web, cmd, notWasm, minimal string }
 
 func buildModules(t testing.TB) modules {
 	t.Helper()
@@ -111,6 +111,7 @@ func buildModules(t testing.TB) modules {
 		web:     write("web.wasm", wasmtest.GoBuild(t, "../../wasm/sandbox/testdata/web", wasmtest.Reactor)),
 		cmd:     write("cmd.wasm", wasmtest.GoBuild(t, "../../wasm/sandbox/testdata/cmd", wasmtest.Command)),
 		notWasm: write("not.wasm", []byte("#!/bin/sh\necho this is not wasm\n")),
+		minimal: write("minimal.wasm", minimalHTTP()),
 	}
 }
 
@@ -192,4 +193,27 @@ func (cl *cluster) logs(t testing.TB, ctx context.Context, name, query string) (
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// minimalHTTP answers "hello\n":
+//
+//	(module
+//	  (import "wasmkube" "response_body_write" (func $write (param i32 i32) (result i32)))
+//	  (memory (export "memory") 1)
+//	  (data (i32.const 0) "hello\n")
+//	  (func (export "wasmkube_handle_v1") (drop (call $write (i32.const 0) (i32.const 6)))))
+func minimalHTTP() []byte {
+	m := wasmtest.Module{
+		Types:   []wasmtest.FuncType{{Params: []byte{wasmtest.I32, wasmtest.I32}, Results: []byte{wasmtest.I32}}, {}},
+		Imports: []wasmtest.Import{{Module: "wasmkube", Name: "response_body_write", Type: 0}},
+		Funcs: []wasmtest.Func{{Type: 1, Body: wasmtest.Cat(
+			wasmtest.I32Const(0), wasmtest.I32Const(6), wasmtest.Call(0), []byte{wasmtest.OpDrop})}},
+		Memory: &wasmtest.Memory{Min: 1, Max: -1},
+		Exports: []wasmtest.Export{
+			{Name: "wasmkube_handle_v1", Kind: wasmtest.ExportFunc, Index: 1},
+			{Name: "memory", Kind: wasmtest.ExportMemory},
+		},
+		Data: []wasmtest.Data{{Offset: 0, Bytes: []byte("hello\n")}},
+	}
+	return m.Encode()
 }

@@ -1,0 +1,59 @@
+package kubelet_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/wasmkube/wasmkube/control/api"
+	"github.com/wasmkube/wasmkube/control/client"
+)
+
+// BenchmarkPodStartup measures a pod's startup as a user sees it: from the create request to the
+// pod Running and Ready in a watch, with the module already compiled, for samples/hello (a Go
+// guest) and a minimal hand-written module. Pods are started one at a time and stay running; p50
+// and p99 are reported.
+func BenchmarkPodStartup(b *testing.B) {
+	cl := newCluster(b)
+	m := buildModules(b)
+	cl.startRunner(b, b.TempDir())
+	for _, mod := range []struct{ name, image string }{{"hello", m.hello}, {"minimal", m.minimal}} {
+		b.Run(mod.name, func(b *testing.B) { benchStartup(b, cl, mod.name, mod.image) })
+	}
+}
+
+func benchStartup(b *testing.B, cl *cluster, prefix, image string) {
+	ctx := context.Background()
+	pods := client.Pods(cl.c).Namespace("default")
+	w, err := pods.Watch(ctx, client.ListOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Stop()
+	start := func(name string) time.Duration {
+		t0 := time.Now()
+		cl.create(b, pod(name, "", api.Container{Name: "c", Image: image, Ports: []api.ContainerPort{{ContainerPort: 8080}}}))
+		for ev := range w.Events() {
+			if ev.Err != nil {
+				b.Fatal(ev.Err)
+			}
+			if ev.Object.Name == name && runningReady(ev.Object) == nil {
+				return time.Since(t0)
+			}
+		}
+		b.Fatal("watch ended")
+		return 0
+	}
+	start(prefix + "-warm") // compiles the module
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		lat = append(lat, start(fmt.Sprintf("%s-%d", prefix, i)))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
