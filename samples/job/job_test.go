@@ -99,7 +99,7 @@ func TestWordCount(t *testing.T) {
 				MemoryLimitBytes: 64 << 20, Stdout: &stdout, Stderr: &stderr}
 			cfg := sandbox.PodConfig{Name: "wc-abcde", Namespace: "default", Node: "node-1",
 				ActiveDeadline: time.Duration(*j.Spec.ActiveDeadlineSeconds) * time.Second,
-				OnExit: func(e sandbox.Exit) { exits <- e }}
+				OnExit:         func(e sandbox.Exit) { exits <- e }}
 			if tt.mount {
 				// The pod's volume directory holds the input, as an emptyDir a previous step filled.
 				dir := t.TempDir()
