@@ -53,7 +53,7 @@ func (s *Server) createObject(ctx context.Context, r *resource, obj api.Object, 
 	if errs := api.Validate(obj, nil); len(errs) > 0 {
 		return nil, api.Invalid(r.GroupKind(), nameForError(m), errs)
 	}
-	if err := s.admit(ctx, r, obj, true); err != nil {
+	if err := s.admit(ctx, r, obj, nil); err != nil {
 		return nil, err
 	}
 	if r.Namespaced {
@@ -322,7 +322,7 @@ func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub st
 		if errs := api.Validate(obj, cur); len(errs) > 0 {
 			return updateResult{}, api.Invalid(r.GroupKind(), name, errs)
 		}
-		if err := s.admit(ctx, r, obj, false); err != nil {
+		if err := s.admit(ctx, r, obj, cur); err != nil {
 			return updateResult{}, err
 		}
 		b, err := encode(obj)

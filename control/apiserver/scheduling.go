@@ -27,18 +27,44 @@ func (a *schedulingAdmission) environment() (*policy.SchedulingEnv, error) {
 
 // admit runs the checks that need more than the object itself, after api.Validate: a
 // SchedulingPolicy's expressions must compile and type-check (422 with the compiler's message
-// under spec.filter or spec.score), and a new pod's priorityClassName is resolved into
-// spec.priority (an unknown class is 403 Forbidden, as Kubernetes' Priority admission answers).
-func (s *Server) admit(ctx context.Context, r *resource, obj api.Object, create bool) error {
+// under spec.filter or spec.score), a new pod's priorityClassName is resolved into
+// spec.priority (an unknown class is 403 Forbidden, as Kubernetes' Priority admission
+// answers), and a node's NoExecute taints get their timeAdded (kept from old, else now), from
+// which tolerationSeconds count. old is nil on create.
+func (s *Server) admit(ctx context.Context, r *resource, obj, old api.Object) error {
 	switch o := obj.(type) {
 	case *api.SchedulingPolicy:
 		return s.admitSchedulingPolicy(r, o)
 	case *api.Pod:
-		if create {
+		if old == nil {
 			return s.resolvePriority(ctx, o)
 		}
+	case *api.Node:
+		was, _ := old.(*api.Node)
+		stampTaints(o, was)
 	}
 	return nil
+}
+
+// stampTaints sets timeAdded on the NoExecute taints of n that lack it: the time of the same
+// taint (key and effect) on was, else now.
+func stampTaints(n, was *api.Node) {
+	for i := range n.Spec.Taints {
+		t := &n.Spec.Taints[i]
+		if t.Effect != api.TaintNoExecute || t.TimeAdded != nil {
+			continue
+		}
+		if was != nil {
+			for _, o := range was.Spec.Taints {
+				if o.Key == t.Key && o.Effect == t.Effect && o.TimeAdded != nil {
+					t.TimeAdded = o.TimeAdded
+				}
+			}
+		}
+		if t.TimeAdded == nil {
+			t.TimeAdded = api.Ptr(api.Now())
+		}
+	}
 }
 
 func (s *Server) admitSchedulingPolicy(r *resource, sp *api.SchedulingPolicy) error {
