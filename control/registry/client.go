@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/wasmkube/wasmkube/control/api"
@@ -103,6 +104,7 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("module source: %w", err)
 	}
+	st.noSync = true
 	cfg.MaxBytes = st.MaxBytes()
 	return &Source{cfg: cfg, cache: st}, nil
 }
@@ -159,6 +161,7 @@ func (s *Source) Fetch(ctx context.Context, image string) (string, []byte, error
 		return digest, b, nil
 	}
 	var body io.ReadCloser
+	var size int64 = -1
 	if r.Kind == RefURL {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
 		if err != nil {
@@ -175,12 +178,18 @@ func (s *Source) Fetch(ctx context.Context, image string) (string, []byte, error
 			}
 			return "", nil, fmt.Errorf("fetch module %s: %s answered %s", image, r.URL, resp.Status)
 		}
-		body = resp.Body
+		body, size = resp.Body, resp.ContentLength
 	} else {
 		if s.cfg.Client == nil {
 			return "", nil, fmt.Errorf("fetch module %s: no API client configured", image)
 		}
-		body, _, err = s.cfg.Client.Stream(ctx, client.Request{Path: BlobPath(digest), Accept: "application/wasm"})
+		var h http.Header
+		body, h, err = s.cfg.Client.Stream(ctx, client.Request{Path: BlobPath(digest), Accept: "application/wasm"})
+		if err == nil {
+			if n, perr := strconv.ParseInt(h.Get("Content-Length"), 10, 64); perr == nil {
+				size = n
+			}
+		}
 		if api.IsNotFound(err) {
 			return "", nil, fmt.Errorf("fetch module %s: blob %s: %w", image, digest, ErrNotFound)
 		}
@@ -189,10 +198,14 @@ func (s *Source) Fetch(ctx context.Context, image string) (string, []byte, error
 		}
 	}
 	defer body.Close()
-	b, err := io.ReadAll(io.LimitReader(body, s.cfg.MaxBytes+1))
-	if err != nil {
+	if size > s.cfg.MaxBytes {
+		return "", nil, fmt.Errorf("fetch module %s: %w: %d bytes, the limit is %d", image, ErrTooLarge, size, s.cfg.MaxBytes)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, max(size, 0)+1))
+	if _, err := buf.ReadFrom(io.LimitReader(body, s.cfg.MaxBytes+1)); err != nil {
 		return "", nil, fmt.Errorf("fetch module %s: read: %w", image, err)
 	}
+	b := buf.Bytes()
 	if int64(len(b)) > s.cfg.MaxBytes {
 		return "", nil, fmt.Errorf("fetch module %s: %w: larger than %d bytes", image, ErrTooLarge, s.cfg.MaxBytes)
 	}
@@ -208,11 +221,12 @@ func (s *Source) Fetch(ctx context.Context, image string) (string, []byte, error
 // cached reads and re-verifies a cached blob; a corrupt file is removed so it is fetched
 // again.
 func (s *Source) cached(digest string) ([]byte, error) {
-	f, _, err := s.cache.Open(digest)
+	f, size, err := s.cache.Open(digest)
 	if err != nil {
 		return nil, err
 	}
-	b, err := io.ReadAll(f)
+	b := make([]byte, size)
+	_, err = io.ReadFull(f, b)
 	f.Close()
 	if err != nil {
 		return nil, err
