@@ -25,6 +25,12 @@ import (
 // Name is the controller's name in logs and its event source.
 const Name = "job-controller"
 
+// Default back-off of pods replacing failed ones, as Kubernetes' job controller.
+const (
+	DefaultBackoffBase = 10 * time.Second
+	DefaultBackoffMax  = 6 * time.Minute
+)
+
 // Event reasons, as Kubernetes words them.
 const (
 	ReasonSuccessfulCreate = "SuccessfulCreate"
@@ -44,6 +50,9 @@ type Config struct {
 	Informers *controller.Informers
 	// Recorder receives events (none when nil).
 	Recorder *client.Recorder
+	// BackoffBase is the delay before a pod replaces a failed one (10s); it doubles with each
+	// failure up to BackoffMax (6m), as in Kubernetes.
+	BackoffBase, BackoffMax time.Duration
 	// Workers is how many Jobs are reconciled in parallel (5).
 	Workers int
 	// Now is the clock (time.Now).
@@ -71,6 +80,12 @@ func New(cfg Config) (*Controller, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.BackoffBase == 0 {
+		cfg.BackoffBase = DefaultBackoffBase
+	}
+	if cfg.BackoffMax == 0 {
+		cfg.BackoffMax = DefaultBackoffMax
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -144,7 +159,8 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 	for _, p := range c.pods.ByIndex(informer.ControllerUIDIndex, j.UID) {
 		pods = append(pods, p)
 	}
-	plan := Compute(Snapshot{Job: j, Pods: pods, Manage: c.exp.Satisfied(key, now), Now: now})
+	plan := Compute(Snapshot{Job: j, Pods: pods, Manage: c.exp.Satisfied(key, now), Now: now,
+		Backoff: c.cfg.BackoffBase, BackoffMax: c.cfg.BackoffMax})
 	if plan.DeleteJob {
 		err := Jobs(c.cfg.Client).Namespace(ns).Delete(ctx, name, &api.DeleteOptions{
 			Preconditions: &api.Preconditions{UID: api.Ptr(j.UID)}, PropagationPolicy: api.Ptr("Background")})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/wasmkube/wasmkube/control/api"
 	"github.com/wasmkube/wasmkube/control/client"
@@ -17,7 +18,7 @@ import (
 func start(t *testing.T, c *client.Client) {
 	t.Helper()
 	inf := controller.NewInformers(c)
-	jc, err := job.New(job.Config{Client: c, Informers: inf})
+	jc, err := job.New(job.Config{Client: c, Informers: inf, BackoffBase: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,9 @@ type Snapshot struct {
 	// then neither creates nor deletes pods.
 	Manage bool
 	Now    time.Time
+	// Backoff is the delay before a pod replaces a failed one; it doubles with each failure up
+	// to BackoffMax (Kubernetes: 10s and 6m). Zero replaces failed pods at once.
+	Backoff, BackoffMax time.Duration
 }
 
 // Plan is what the controller must write for one Job. Applying it and planning again from
@@ -52,12 +55,16 @@ func Compute(s Snapshot) Plan {
 
 	var active []*api.Pod
 	var succeeded, failed, restarts, ready int32
+	var lastFailure time.Time
 	for _, pod := range s.Pods {
 		switch {
 		case pod.Status.Phase == api.PodSucceeded:
 			succeeded++
 		case pod.Status.Phase == api.PodFailed:
 			failed++
+			if t := failedAt(pod); t.After(lastFailure) {
+				lastFailure = t
+			}
 		case pod.DeletionTimestamp == nil:
 			active = append(active, pod)
 			if controller.IsPodReady(pod) {
@@ -151,6 +158,12 @@ func Compute(s Snapshot) Plan {
 	}
 	if s.Manage {
 		switch diff := len(active) - want; {
+		case diff < 0 && st.Failed > 0 && s.Backoff > 0 && now.Before(lastFailure.Add(backoffDelay(s, st.Failed))):
+			// Replacing failed pods waits out the back-off.
+			wait := lastFailure.Add(backoffDelay(s, st.Failed)).Sub(now)
+			if p.RequeueAfter == 0 || wait < p.RequeueAfter {
+				p.RequeueAfter = wait
+			}
 		case diff < 0:
 			p.Create = min(-diff, BurstPods)
 			st.Active += int32(p.Create)
@@ -161,6 +174,33 @@ func Compute(s Snapshot) Plan {
 	}
 	p.Status = st
 	return p
+}
+
+// backoffDelay is the wait after the failed-th failure: Backoff doubled failed-1 times, at
+// most BackoffMax.
+func backoffDelay(s Snapshot, failed int32) time.Duration {
+	d := s.Backoff
+	for i := int32(1); i < failed && (s.BackoffMax <= 0 || d < s.BackoffMax); i++ {
+		d *= 2
+	}
+	if s.BackoffMax > 0 && d > s.BackoffMax {
+		d = s.BackoffMax
+	}
+	return d
+}
+
+// failedAt is when a failed pod's last container ended, else when it was created.
+func failedAt(p *api.Pod) time.Time {
+	var t time.Time
+	for _, cs := range p.Status.ContainerStatuses {
+		if term := cs.State.Terminated; term != nil && term.FinishedAt.After(t) {
+			t = term.FinishedAt.Time
+		}
+	}
+	if t.IsZero() {
+		t = p.CreationTimestamp.Time
+	}
+	return t
 }
 
 // finishTime is when j finished: its completion time, else its finishing condition's

@@ -56,6 +56,17 @@ func pods(phase string, n int) []*api.Pod {
 	return out
 }
 
+// failedAgo is n failed pods, the last of which failed ago before t0.
+func failedAgo(ago time.Duration, n int) []*api.Pod {
+	ps := pods(api.PodFailed, n)
+	for i, p := range ps {
+		end := api.Time{Time: t0.Add(-ago - time.Duration(n-1-i)*time.Minute)}
+		p.Status.ContainerStatuses = []api.ContainerStatus{{Name: "wc", State: api.ContainerState{
+			Terminated: &api.ContainerStateTerminated{ExitCode: 1, FinishedAt: end}}}}
+	}
+	return ps
+}
+
 func restarted(n int32) []*api.Pod {
 	p := pods(api.PodRunning, 1)
 	p[0].Status.ContainerStatuses = []api.ContainerStatus{{Name: "wc", RestartCount: n}}
@@ -85,6 +96,7 @@ func TestCompute(t *testing.T) {
 		reason    string
 		deleteJob bool
 		requeue   time.Duration
+		backoff   time.Duration
 	}{
 		{name: "new job starts one pod", job: newJob(), manage: true, create: 1, active: 1},
 		{name: "not managed while creations pending", job: newJob(), manage: false, create: 0, active: 0},
@@ -96,6 +108,12 @@ func TestCompute(t *testing.T) {
 		{name: "complete", job: newJob(completions(2), parallelism(2)), pods: pods(api.PodSucceeded, 2), manage: true,
 			succeeded: 2, cond: api.JobComplete},
 		{name: "failed pod replaced", job: newJob(), pods: pods(api.PodFailed, 1), manage: true, create: 1, active: 1, failed: 1},
+		{name: "failed pod replaced after back-off", job: newJob(), pods: failedAgo(3*time.Second, 1), backoff: 10 * time.Second,
+			manage: true, failed: 1, requeue: 7 * time.Second},
+		{name: "back-off doubles", job: newJob(), pods: failedAgo(15*time.Second, 2), backoff: 10 * time.Second,
+			manage: true, failed: 2, requeue: 5 * time.Second},
+		{name: "back-off over", job: newJob(), pods: failedAgo(25*time.Second, 2), backoff: 10 * time.Second,
+			manage: true, create: 1, active: 1, failed: 2},
 		{name: "backoff limit exceeded", job: newJob(backoff(1)), pods: cat(pods(api.PodFailed, 2), pods(api.PodRunning, 1)),
 			manage: true, delete: 1, failed: 2, cond: api.JobFailed, reason: api.JobReasonBackoffLimitExceeded},
 		{name: "backoff limit zero", job: newJob(backoff(0)), pods: pods(api.PodFailed, 1), manage: true, failed: 1,
@@ -121,7 +139,7 @@ func TestCompute(t *testing.T) {
 			cond: api.JobComplete, requeue: 30 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := Compute(Snapshot{Job: tc.job, Pods: tc.pods, Manage: tc.manage, Now: t0})
+			p := Compute(Snapshot{Job: tc.job, Pods: tc.pods, Manage: tc.manage, Now: t0, Backoff: tc.backoff, BackoffMax: time.Minute})
 			st := p.Status
 			if p.Create != tc.create || len(p.Delete) != tc.delete || p.DeleteJob != tc.deleteJob {
 				t.Errorf("create %d delete %d deleteJob %v; want %d %d %v", p.Create, len(p.Delete), p.DeleteJob, tc.create, tc.delete, tc.deleteJob)
@@ -151,7 +169,7 @@ func TestCompute(t *testing.T) {
 			if p.Create == 0 && len(p.Delete) == 0 {
 				again := controllerClone(tc.job)
 				again.Status = st
-				p2 := Compute(Snapshot{Job: again, Pods: tc.pods, Manage: tc.manage, Now: t0})
+				p2 := Compute(Snapshot{Job: again, Pods: tc.pods, Manage: tc.manage, Now: t0, Backoff: tc.backoff, BackoffMax: time.Minute})
 				if !reflect.DeepEqual(p2.Status, st) || p2.Create != 0 || len(p2.Delete) != 0 {
 					t.Errorf("second plan changed status:\n%+v\n%+v", p2.Status, st)
 				}
