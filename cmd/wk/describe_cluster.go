@@ -136,6 +136,20 @@ func (d *describer) node(ctx context.Context, n *api.Node) (string, error) {
 	p.labelsMultiline("Labels", n.Labels)
 	p.annotationsMultiline("Annotations", n.Annotations)
 	p.write(0, "CreationTimestamp:\t%s\n", rfc1123z(n.CreationTimestamp.Time))
+	if len(n.Spec.Taints) == 0 {
+		p.write(0, "Taints:\t<none>\n")
+	}
+	for i, t := range n.Spec.Taints {
+		label := "Taints:"
+		if i > 0 {
+			label = ""
+		}
+		kv := t.Key
+		if t.Value != "" {
+			kv += "=" + t.Value
+		}
+		p.write(0, "%s\t%s:%s\n", label, kv, t.Effect)
+	}
 	p.write(0, "Unschedulable:\t%v\n", n.Spec.Unschedulable)
 	if len(n.Status.Conditions) > 0 {
 		p.write(0, "Conditions:\n  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n")
