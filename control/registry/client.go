@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"strconv"
@@ -47,7 +48,8 @@ func Push(ctx context.Context, c *client.Client, ref string, wasm []byte) (strin
 }
 
 // Tag points name:tag at digest (a blob the registry already holds), creating the Module if
-// needed and retrying on conflicting writes.
+// needed and retrying conflicting writes (concurrent pushes to the same module) until ctx
+// ends.
 func Tag(ctx context.Context, c *client.Client, name, tag, digest string, size int64) error {
 	mods := Modules(c)
 	t := api.ModuleTag{Name: tag, Digest: digest, Size: size, Pushed: api.Now()}
@@ -65,8 +67,16 @@ func Tag(ctx context.Context, c *client.Client, name, tag, digest string, size i
 		if err == nil {
 			return nil
 		}
-		if (!api.IsConflict(err) && !api.IsAlreadyExists(err)) || attempt >= 10 {
+		if !api.IsConflict(err) && !api.IsAlreadyExists(err) {
 			return fmt.Errorf("tag module %s:%s: %w", name, tag, err)
+		}
+		// Another push moved a tag of the same module: back off (jittered, up to ~100ms)
+		// and apply ours to the new version.
+		wait := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 7)))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("tag module %s:%s: %w (after %d conflicts)", name, tag, ctx.Err(), attempt+1)
+		case <-time.After(wait):
 		}
 	}
 }
