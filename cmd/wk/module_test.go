@@ -64,4 +64,15 @@ func TestPushAndBuild(t *testing.T) {
 			t.Fatalf("fetch hello:v1 = %s (%d bytes), %v", d, len(wasm), err)
 		}
 	})
+
+	t.Run("build a command without pushing", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "wc.wasm")
+		r := tc.wk(t, "", "build", "--no-push", "-o", out, "../../samples/job")
+		if r.code != 0 || r.out != "" || !strings.Contains(r.err, "(command,") {
+			t.Fatalf("code %d\nstdout: %s\nstderr: %s", r.code, r.out, r.err)
+		}
+		if b, err := os.ReadFile(out); err != nil || !registry.IsWasm(b) {
+			t.Fatalf("output: %v", err)
+		}
+	})
 }
