@@ -97,39 +97,27 @@ func TestJobIntegration(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		failedOnce := false
-		for {
+		waitActive := func(n int) []*api.Pod {
 			var active []*api.Pod
-			controllertest.Eventually(t, "active pods", func() (bool, string) {
+			controllertest.Eventually(t, fmt.Sprintf("%d active pods", n), func() (bool, string) {
 				active, _ = podsOf(ctx, t, c, j)
-				return len(active) > 0, fmt.Sprint(len(active))
+				return len(active) == n, fmt.Sprint(len(active))
 			})
-			if len(active) > 2 {
-				t.Fatalf("%d active pods, parallelism is 2", len(active))
-			}
-			if !failedOnce {
-				finish(ctx, t, c, active[0], api.PodFailed)
-				failedOnce = true
-				continue
-			}
-			finish(ctx, t, c, active[0], api.PodSucceeded)
-			j = waitJob(t, c, "wc", "counts", func(x *api.Job) bool { return x.Status.Succeeded > 0 })
-			if j.Status.Succeeded >= 1 {
-				if _, done := api.JobFinished(j); done {
-					break
-				}
-			}
-			_, all := podsOf(ctx, t, c, j)
-			succeeded := 0
-			for _, p := range all {
-				if p.Status.Phase == api.PodSucceeded {
-					succeeded++
-				}
-			}
-			if succeeded == 3 {
-				break
-			}
+			return active
 		}
+		// Parallelism 2: two pods run; one fails and is replaced (one failure is under the limit).
+		active := waitActive(2)
+		finish(ctx, t, c, active[0], api.PodFailed)
+		controllertest.Eventually(t, "a replacement pod", func() (bool, string) {
+			a, all := podsOf(ctx, t, c, j)
+			return len(a) == 2 && len(all) == 3, fmt.Sprintf("%d active of %d", len(a), len(all))
+		})
+		// Two succeed; only one more completion is needed, so one pod stays active.
+		active = waitActive(2)
+		finish(ctx, t, c, active[0], api.PodSucceeded)
+		finish(ctx, t, c, active[1], api.PodSucceeded)
+		active = waitActive(1)
+		finish(ctx, t, c, active[0], api.PodSucceeded)
 		j = waitJob(t, c, "wc", "Complete", func(x *api.Job) bool { k, _ := api.JobFinished(x); return k == api.JobComplete })
 		if j.Status.Succeeded != 3 || j.Status.Failed != 1 || j.Status.Active != 0 || j.Status.CompletionTime == nil || j.Status.StartTime == nil {
 			t.Errorf("status %+v", j.Status)
