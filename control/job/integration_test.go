@@ -172,6 +172,23 @@ func TestJobIntegration(t *testing.T) {
 		})
 	})
 
+	t.Run("active deadline", func(t *testing.T) {
+		nj := newJob("slow", 1, 1, 6)
+		nj.Spec.ActiveDeadlineSeconds = api.Ptr[int64](1)
+		j, err := jobs.Create(ctx, nj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j = waitJob(t, c, "slow", "Failed", func(x *api.Job) bool { k, _ := api.JobFinished(x); return k == api.JobFailed })
+		if cd := j.Status.Conditions[len(j.Status.Conditions)-1]; cd.Reason != api.JobReasonDeadlineExceeded || j.Status.Active != 0 {
+			t.Errorf("status %+v", j.Status)
+		}
+		controllertest.Eventually(t, "the running pod deleted", func() (bool, string) {
+			active, _ := podsOf(ctx, t, c, j)
+			return len(active) == 0, fmt.Sprint(len(active))
+		})
+	})
+
 	t.Run("invalid restart policy", func(t *testing.T) {
 		bad := newJob("bad", 1, 1, 1)
 		bad.Spec.Template.Spec.RestartPolicy = api.RestartAlways

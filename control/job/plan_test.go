@@ -197,3 +197,12 @@ func TestNewPod(t *testing.T) {
 		t.Errorf("pod %+v", p)
 	}
 }
+
+// BenchmarkCompute plans a Job of 1,000 completions with 500 pods in every phase.
+func BenchmarkCompute(b *testing.B) {
+	j := newJob(completions(1000), parallelism(200), backoff(1000))
+	ps := cat(pods(api.PodSucceeded, 200), pods(api.PodFailed, 100), pods(api.PodRunning, 150), pods(api.PodPending, 50))
+	for b.Loop() {
+		Compute(Snapshot{Job: j, Pods: ps, Manage: true, Now: t0, Backoff: time.Second, BackoffMax: time.Minute})
+	}
+}
