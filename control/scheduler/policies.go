@@ -38,7 +38,7 @@ const (
 )
 
 // maxNodeResults bounds the cached results a node keeps; past it the node starts over.
-const maxNodeResults = 1024
+const maxNodeResults = 32
 
 // maxPodClasses bounds the label sets a Policies set numbers; past it the numbering starts
 // over (with new numbers, so old results are never mistaken for new ones).
@@ -49,6 +49,11 @@ const maxPodClasses = 4096
 type resultKey struct {
 	p     *Policy
 	class uint64
+}
+
+type nodeResult struct {
+	key resultKey
+	cachedResult
 }
 
 type cachedResult struct {
@@ -89,19 +94,34 @@ func (p *Policy) key(pi *PodInfo) resultKey {
 	return resultKey{p, 0}
 }
 
-// cached returns the cached result of (pod, node), empty if the node changed since.
+// cached returns the cached result of (pod, node), empty if the node changed since. A node
+// holds a few results (policies times label sets of the pods that looked at it), so a short
+// slice searched in order beats a map.
 func (p *Policy) cached(pi *PodInfo, n *NodeInfo) cachedResult {
-	if r, ok := n.results[p.key(pi)]; ok && r.gen == n.gen {
-		return r
+	k := p.key(pi)
+	for i := range n.results {
+		if e := &n.results[i]; e.key == k {
+			if e.gen == n.gen {
+				return e.cachedResult
+			}
+			break
+		}
 	}
 	return cachedResult{gen: n.gen}
 }
 
 func (p *Policy) store(pi *PodInfo, n *NodeInfo, r cachedResult) {
-	if n.results == nil || len(n.results) >= maxNodeResults {
-		n.results = map[resultKey]cachedResult{}
+	k := p.key(pi)
+	for i := range n.results {
+		if n.results[i].key == k {
+			n.results[i].cachedResult = r
+			return
+		}
 	}
-	n.results[p.key(pi)] = r
+	if len(n.results) >= maxNodeResults {
+		n.results = n.results[:0]
+	}
+	n.results = append(n.results, nodeResult{key: k, cachedResult: r})
 }
 
 // filter evaluates the policy's filter for pod on node, from the cache when it can.

@@ -83,7 +83,7 @@ type NodeInfo struct {
 	// gen changes whenever the node or what is placed on it does, so cached policy results
 	// know they are stale; results are the policy results cached on the node.
 	gen     uint64
-	results map[resultKey]cachedResult
+	results []nodeResult
 }
 
 // NewNodeInfo prepares node for scheduling, with nothing placed on it yet.
