@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,7 +43,7 @@ in tests and scale benchmarks.`,
 				return err
 			}
 			n := v.GetInt("hollow")
-			c, err := runnerClient(v)
+			c, caPEM, err := runnerClient(v)
 			if err != nil {
 				return err
 			}
@@ -54,7 +57,7 @@ in tests and scale benchmarks.`,
 				return err
 			}
 			if n <= 0 {
-				return runRealRunner(cmd.Context(), s, v, c, labels, log)
+				return runRealRunner(cmd.Context(), s, v, c, caPEM, labels, log)
 			}
 			prefix := v.GetString("node-name")
 			if prefix == "" {
@@ -83,37 +86,41 @@ in tests and scale benchmarks.`,
 	f.String("data-dir", defaultDataDir("runner"), "where compiled modules, pod volumes and logs live")
 	f.String("memory", "", "the node's memory capacity, e.g. 8Gi (default: half the physical memory)")
 	f.Int("max-pods", 5000, "the node's pods capacity")
+	f.Int("log-port", 10250, "HTTPS port on --node-ip where the API server reads pod logs (0: none)")
 	f.StringSlice("node-labels", nil, "labels for the node(s), key=value")
 	f.Duration("lease-renew-interval", 0, "how often node leases are renewed (default 1s; 10s with --hollow)")
 	f.String("log-level", "warn", "debug, info, warn or error")
 	return cmd
 }
 
-// runnerClient builds the runner's client from --server/--token/--ca-file, or the kubeconfig.
-func runnerClient(v *viper.Viper) (*client.Client, error) {
+// runnerClient builds the runner's client from --server/--token/--ca-file, or the kubeconfig; it
+// also returns the cluster CA.
+func runnerClient(v *viper.Viper) (*client.Client, []byte, error) {
 	if srv := v.GetString("server"); srv != "" {
 		token := v.GetString("token")
 		caFile := v.GetString("ca-file")
 		if token == "" || caFile == "" {
-			return nil, errors.New("runner: --server needs --token (the join token) and --ca-file (the cluster CA)")
+			return nil, nil, errors.New("runner: --server needs --token (the join token) and --ca-file (the cluster CA)")
 		}
 		ca, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("runner: read --ca-file: %w", err)
+			return nil, nil, fmt.Errorf("runner: read --ca-file: %w", err)
 		}
-		return client.New(&client.Config{Server: srv, Token: strings.TrimSpace(token), CAPEM: ca, UserAgent: "wk-runner"})
+		c, err := client.New(&client.Config{Server: srv, Token: strings.TrimSpace(token), CAPEM: ca, UserAgent: "wk-runner"})
+		return c, ca, err
 	}
 	home, _ := os.UserHomeDir()
 	path := pki.ResolvePath(v.GetString("kubeconfig"), os.Getenv, home)
 	if path == "" {
-		return nil, errors.New("runner: no API server: give --server, --token and --ca-file, or a kubeconfig (--kubeconfig, $KUBECONFIG, ~/.wk/config)")
+		return nil, nil, errors.New("runner: no API server: give --server, --token and --ca-file, or a kubeconfig (--kubeconfig, $KUBECONFIG, ~/.wk/config)")
 	}
 	cfg, err := client.FromKubeconfig(path, v.GetString("context"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg.UserAgent = "wk-runner"
-	return client.New(cfg)
+	c, err := client.New(cfg)
+	return c, cfg.CAPEM, err
 }
 
 func parseLabels(pairs []string) (map[string]string, error) {
@@ -136,10 +143,13 @@ func ignoreCanceled(err error) error {
 }
 
 // runRealRunner runs a Wasm runner (node agent) until the command's context ends.
-func runRealRunner(ctx context.Context, s *streams, v *viper.Viper, c *client.Client, labels map[string]string, log *slog.Logger) error {
+func runRealRunner(ctx context.Context, s *streams, v *viper.Viper, c *client.Client, caPEM []byte, labels map[string]string, log *slog.Logger) error {
 	cfg := kubelet.Config{Client: c, NodeName: v.GetString("node-name"), NodeIP: v.GetString("node-ip"),
 		DataDir: v.GetString("data-dir"), Labels: labels, MaxPods: v.GetInt("max-pods"),
-		RenewInterval: v.GetDuration("lease-renew-interval"), Logger: log}
+		RenewInterval: v.GetDuration("lease-renew-interval"), Logger: log, ClusterCA: caPEM}
+	if port := v.GetInt("log-port"); port > 0 {
+		cfg.LogListen = net.JoinHostPort(cfg.NodeIP, strconv.Itoa(port))
+	}
 	if cfg.NodeName == "" {
 		cfg.NodeName = hostNodeName()
 	}
@@ -176,4 +186,21 @@ func runInProcessRunner(ctx context.Context, srv *server.Server, node, dataDir s
 	srv.SetNodeLogs(node, r)
 	defer srv.SetNodeLogs(node, nil)
 	return ignoreCanceled(r.Run(ctx))
+}
+
+// plugRemoteLogs lets the API server read the logs of runners in other processes over HTTPS,
+// presenting a client certificate from the cluster CA.
+func plugRemoteLogs(srv *server.Server) error {
+	certPEM, keyPEM, err := srv.Bundle().CA.Issue(pki.CertRequest{CommonName: kubelet.LogClientCommonName, Client: true}, time.Now())
+	if err != nil {
+		return fmt.Errorf("issue the runner log client certificate: %w", err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return fmt.Errorf("load the runner log client certificate: %w", err)
+	}
+	nodes := client.Nodes(srv.Client())
+	srv.SetRemoteLogs(&kubelet.RemoteLogs{ClientCert: cert,
+		Node: func(ctx context.Context, name string) (*api.Node, error) { return nodes.Get(ctx, name) }})
+	return nil
 }

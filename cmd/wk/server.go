@@ -93,6 +93,9 @@ func runServer(ctx context.Context, s *streams, cfg server.Config, v *viper.Vipe
 		_ = srv.Stop(stopCtx)
 	}()
 	fmt.Fprintf(s.out, "wasmkube API server at %s\nexport KUBECONFIG=%s\n", srv.URL(), srv.KubeconfigPath())
+	if err := plugRemoteLogs(srv); err != nil {
+		cfg.Logger.Warn("logs of other runners' pods will not be served", "err", err)
+	}
 	if v.GetBool("runner") {
 		node := v.GetString("node-name")
 		if node == "" {

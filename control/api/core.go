@@ -50,6 +50,18 @@ type NodeStatus struct {
 	Conditions  []NodeCondition `json:"conditions,omitempty"`
 	Addresses   []NodeAddress   `json:"addresses,omitempty"`
 	NodeInfo    NodeSystemInfo  `json:"nodeInfo,omitempty"`
+	// DaemonEndpoints are the ports the node's runner serves on its address (pods' logs).
+	DaemonEndpoints NodeDaemonEndpoints `json:"daemonEndpoints,omitzero"`
+}
+
+// NodeDaemonEndpoints are the endpoints a node's agent serves, as Kubernetes shapes them.
+type NodeDaemonEndpoints struct {
+	KubeletEndpoint DaemonEndpoint `json:"kubeletEndpoint,omitzero"`
+}
+
+// DaemonEndpoint is one port of a node's agent; Kubernetes spells its field "Port".
+type DaemonEndpoint struct {
+	Port int32 `json:"Port"`
 }
 
 // NodeCondition is one condition of a node; Ready is the one wasmkube sets.

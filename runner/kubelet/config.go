@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -34,6 +35,8 @@ type Config struct {
 	Hostname string
 	// DataDir holds the compilation cache, the pods' disk volumes and the logs. Required.
 	DataDir string
+	// CacheDir is wazero's compilation cache (DataDir/cache).
+	CacheDir string
 	// Labels are put on the node, besides kubernetes.io/hostname, os and arch.
 	Labels map[string]string
 	// MemoryBytes is the node's memory capacity: the budget its pods may use (half the physical
@@ -56,6 +59,13 @@ type Config struct {
 	// Outbound routes guests' requests for anything but their pod's own ports (the proxy's
 	// transport); nil refuses them.
 	Outbound http.RoundTripper
+	// LogListen is the address (host:port) of the HTTPS server through which the API server
+	// reads the logs of this runner's pods; empty runs none (a runner inside wk server hands its
+	// logs to the API server directly).
+	LogListen string
+	// ClusterCA is the PEM certificate of the cluster CA; the log server accepts only the API
+	// server's client certificate signed by it. Required with LogListen.
+	ClusterCA []byte
 	// Workers is how many pods are reconciled at once (8).
 	Workers int
 	// TrustedGuests compiles guests without termination checks (see sandbox.RuntimeConfig).
@@ -68,6 +78,9 @@ type Config struct {
 func (c *Config) Default() {
 	if c.Hostname == "" {
 		c.Hostname = c.NodeName
+	}
+	if c.CacheDir == "" && c.DataDir != "" {
+		c.CacheDir = filepath.Join(c.DataDir, "cache")
 	}
 	if c.MemoryBytes == 0 {
 		c.MemoryBytes = physicalMemory() / 2
@@ -113,6 +126,8 @@ func (c *Config) Validate() error {
 		return errors.New("runner config: MemoryBytes, MaxPods, LogMaxBytes and Workers must not be negative")
 	case c.BackoffBase < 0 || c.BackoffMax < c.BackoffBase:
 		return fmt.Errorf("runner config: back-off %v..%v is not a range", c.BackoffBase, c.BackoffMax)
+	case c.LogListen != "" && len(c.ClusterCA) == 0:
+		return errors.New("runner config: LogListen needs ClusterCA")
 	case c.RenewInterval < 0:
 		return fmt.Errorf("runner config: RenewInterval %v must not be negative", c.RenewInterval)
 	}

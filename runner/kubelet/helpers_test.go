@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,17 +22,26 @@ import (
 
 const nodeName = "node-1"
 
-// logSource forwards pods/log to the runner set later (the API server is built first).
+// logSource forwards pods/log to the source set later (the API server is built first).
 type logSource struct {
-	r atomic.Pointer[kubelet.Runner]
+	mu  sync.Mutex
+	src apiserver.LogSource
+}
+
+func (l *logSource) set(src apiserver.LogSource) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.src = src
 }
 
 func (l *logSource) Logs(ctx context.Context, p *api.Pod, o apiserver.LogOptions, w io.Writer) error {
-	r := l.r.Load()
-	if r == nil {
+	l.mu.Lock()
+	src := l.src
+	l.mu.Unlock()
+	if src == nil {
 		return api.BadRequest("no runner yet")
 	}
-	return r.Logs(ctx, p, o, w)
+	return src.Logs(ctx, p, o, w)
 }
 
 // cluster is an API server and a client of it.
@@ -72,11 +80,16 @@ func (r *runner) stop(t testing.TB) {
 	})
 }
 
-// startRunner runs a runner of nodeName with short back-offs, storing its data in dir.
-func (cl *cluster) startRunner(t testing.TB, dir string) *runner {
+// startRunner runs a runner of nodeName with short back-offs, storing its data in dir; the API
+// server reads its logs from it directly unless a change sets LogListen.
+func (cl *cluster) startRunner(t testing.TB, dir string, change ...func(*kubelet.Config)) *runner {
 	t.Helper()
-	r, err := kubelet.New(kubelet.Config{Client: cl.c, NodeName: nodeName, NodeIP: "127.0.0.1", DataDir: dir,
-		RenewInterval: 200 * time.Millisecond, BackoffBase: 50 * time.Millisecond, BackoffMax: 400 * time.Millisecond})
+	cfg := kubelet.Config{Client: cl.c, NodeName: nodeName, NodeIP: "127.0.0.1", DataDir: dir, CacheDir: wasmtest.CacheDir(t),
+		RenewInterval: 200 * time.Millisecond, BackoffBase: 50 * time.Millisecond, BackoffMax: 400 * time.Millisecond}
+	for _, f := range change {
+		f(&cfg)
+	}
+	r, err := kubelet.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +97,9 @@ func (cl *cluster) startRunner(t testing.TB, dir string) *runner {
 	run := &runner{Runner: r, cancel: cancel, done: make(chan error, 1)}
 	go func() { run.done <- r.Run(ctx) }()
 	t.Cleanup(func() { run.stop(t) })
-	cl.ls.r.Store(r)
+	if cfg.LogListen == "" {
+		cl.ls.set(r)
+	}
 	select {
 	case <-r.Synced():
 	case <-time.After(time.Minute):
@@ -133,7 +148,7 @@ func (cl *cluster) create(t testing.TB, p *api.Pod) *api.Pod {
 // cond's last complaint.
 func (cl *cluster) waitPod(t testing.TB, name string, cond func(*api.Pod) error) *api.Pod {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	var last error
 	for time.Now().Before(deadline) {
 		p, err := client.Pods(cl.c).Namespace("default").Get(context.Background(), name)

@@ -128,3 +128,17 @@ func waitingReason(err error) string {
 	}
 	return ReasonCreateContainerError
 }
+
+// cached reports whether image resolves without fetching or compiling.
+func (im *images) cached(image string) bool {
+	if path, ok := strings.CutPrefix(image, "file://"); ok {
+		st, err := os.Stat(path)
+		im.mu.Lock()
+		fm, found := im.files[path]
+		im.mu.Unlock()
+		return err == nil && found && fm.size == st.Size() && fm.modTime.Equal(st.ModTime())
+	}
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	return im.named[image] != nil
+}

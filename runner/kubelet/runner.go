@@ -2,15 +2,19 @@ package kubelet
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wasmkube/wasmkube/control/api"
@@ -25,9 +29,8 @@ import (
 // Runner is a real node: it registers the node, renews its lease and runs the pods bound to it.
 // Its Logs method is the apiserver.LogSource of those pods.
 type Runner struct {
-	cfg   Config
-	pods  *client.Resource[*api.Pod]
-	agent *node.NodeAgent
+	cfg  Config
+	pods *client.Resource[*api.Pod]
 
 	// set by Run before anything reads them
 	rt     *sandbox.Runtime
@@ -35,6 +38,8 @@ type Runner struct {
 	runCtx context.Context
 	inf    *informer.Informer[*api.Pod]
 	q      *queue.Queue
+
+	logPort atomic.Int32
 
 	mu      sync.Mutex
 	workers map[string]*worker // by namespace/name
@@ -51,12 +56,7 @@ func New(cfg Config) (*Runner, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	agent, err := node.NewNodeAgent(node.AgentConfig{Client: cfg.Client, Node: nodeObject(&cfg),
-		LeaseDuration: cfg.LeaseDuration, Logger: cfg.Logger})
-	if err != nil {
-		return nil, err
-	}
-	return &Runner{cfg: cfg, pods: client.Pods(cfg.Client), agent: agent,
+	return &Runner{cfg: cfg, pods: client.Pods(cfg.Client),
 		workers: map[string]*worker{}, synced: make(chan struct{})}, nil
 }
 
@@ -99,12 +99,26 @@ func (r *Runner) Run(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Join(r.cfg.DataDir, "pods"), 0o750); err != nil {
 		return fmt.Errorf("run runner: %w", err)
 	}
-	rt, err := sandbox.NewRuntime(ctx, sandbox.RuntimeConfig{CacheDir: filepath.Join(r.cfg.DataDir, "cache"),
+	rt, err := sandbox.NewRuntime(ctx, sandbox.RuntimeConfig{CacheDir: r.cfg.CacheDir,
 		TrustedGuests: r.cfg.TrustedGuests})
 	if err != nil {
 		return fmt.Errorf("run runner: %w", err)
 	}
 	defer rt.Close(context.WithoutCancel(ctx))
+	n := nodeObject(&r.cfg)
+	var bg sync.WaitGroup
+	if r.cfg.LogListen != "" {
+		stop, err := r.serveLogs(n)
+		if err != nil {
+			return fmt.Errorf("run runner: %w", err)
+		}
+		defer stop()
+	}
+	agent, err := node.NewNodeAgent(node.AgentConfig{Client: r.cfg.Client, Node: n,
+		LeaseDuration: r.cfg.LeaseDuration, Logger: r.cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("run runner: %w", err)
+	}
 	r.rt = rt
 	r.images = &images{rt: rt, modules: r.cfg.Modules, files: map[string]fileModule{}, named: map[string]*sandbox.Module{}}
 	r.runCtx = ctx
@@ -113,8 +127,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	add := func(p *api.Pod) { r.q.Add(informer.KeyOf(p)) }
 	r.inf.AddHandler(informer.Handler[*api.Pod]{OnAdd: add, OnUpdate: func(_, p *api.Pod) { add(p) }, OnDelete: add})
 
-	var bg sync.WaitGroup
-	bg.Go(func() { _ = r.agent.Run(ctx, r.cfg.RenewInterval) })
+	bg.Go(func() { _ = agent.Run(ctx, r.cfg.RenewInterval) })
 	bg.Go(func() { _ = r.inf.Run(ctx) })
 	if r.inf.WaitForSync(ctx) {
 		r.removeOrphans()
@@ -237,6 +250,50 @@ func (r *Runner) removeOrphans() {
 			_ = os.RemoveAll(filepath.Join(dir, e.Name()))
 		}
 	}
+}
+
+// serveLogs starts the HTTPS log server and publishes its port and certificate in n.
+func (r *Runner) serveLogs(n *api.Node) (stop func(), err error) {
+	cert, sum, err := servingCert(filepath.Join(r.cfg.DataDir, "pki"), r.cfg.NodeName, r.cfg.NodeIP)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(r.cfg.ClusterCA) {
+		return nil, errors.New("serve logs: ClusterCA holds no PEM certificate")
+	}
+	ln, err := net.Listen("tcp", r.cfg.LogListen)
+	if err != nil {
+		return nil, fmt.Errorf("serve logs: %w", err)
+	}
+	if n.Annotations == nil {
+		n.Annotations = map[string]string{}
+	}
+	n.Annotations[ServingCertAnnotation] = sum
+	port := ln.Addr().(*net.TCPAddr).Port
+	n.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(port)
+	r.logPort.Store(int32(port))
+	srv := &http.Server{Handler: &logServer{r: r, clients: pool}, ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert},
+			ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pool}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.ServeTLS(ln, "", "")
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), closeOnShutdown)
+		defer cancel()
+		if srv.Shutdown(ctx) != nil {
+			srv.Close()
+		}
+		<-done
+	}, nil
+}
+
+// LogPort returns the port of the log server; 0 until Run started it, or without LogListen.
+func (r *Runner) LogPort() int {
+	return int(r.logPort.Load())
 }
 
 // backoff is the delay before the n-th restart in a row: none for the first, then BackoffBase

@@ -2,13 +2,16 @@ package kubelet_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wasmkube/wasmkube/control/api"
 	"github.com/wasmkube/wasmkube/control/client"
+	"github.com/wasmkube/wasmkube/control/pki"
 	"github.com/wasmkube/wasmkube/runner/kubelet"
 )
 
@@ -321,5 +324,62 @@ func TestRunnerRestart(t *testing.T) {
 	}
 	if len(list.Items) != 1 || list.Items[0].UID != p.UID {
 		t.Errorf("pods after the restart: %d", len(list.Items))
+	}
+}
+
+// TestRemoteLogs reads logs through the API server from a runner that serves them over HTTPS,
+// as one in another process does.
+func TestRemoteLogs(t *testing.T) {
+	cl := newCluster(t)
+	m := buildModules(t)
+	certPEM, keyPEM, err := cl.api.CA.Issue(pki.CertRequest{CommonName: kubelet.LogClientCommonName, Client: true}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientCert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.ls.set(&kubelet.RemoteLogs{ClientCert: clientCert, Node: func(ctx context.Context, name string) (*api.Node, error) {
+		return client.Nodes(cl.c).Get(ctx, name)
+	}})
+	r := cl.startRunner(t, t.TempDir(), func(c *kubelet.Config) {
+		c.LogListen = "127.0.0.1:0"
+		c.ClusterCA = cl.api.CAPEM
+	})
+	cl.create(t, pod("once", api.RestartNever, api.Container{Name: "c", Image: m.cmd, Args: []string{"exit", "0"}}))
+	cl.waitPod(t, "once", func(p *api.Pod) error {
+		if p.Status.Phase != api.PodSucceeded {
+			return fmt.Errorf("phase %s", p.Status.Phase)
+		}
+		return nil
+	})
+	ctx := context.Background()
+	var code int
+	var body string
+	deadline := time.Now().Add(time.Minute)
+	for { // the node's log endpoint is published with its registration
+		if code, body = cl.logs(t, ctx, "once", "tailLines=1"); code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code != 200 || body != "to stderr\n" {
+		t.Fatalf("logs = %d %q", code, body)
+	}
+	if code, body = cl.logs(t, ctx, "once", "previous=true"); code != http.StatusBadRequest {
+		t.Errorf("previous logs = %d %q, want 400", code, body)
+	}
+
+	// Without the API server's client certificate, the runner refuses.
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get(fmt.Sprintf("https://127.0.0.1:%d/containerLogs/default/once/c", r.LogPort()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("anonymous GET = %d, want 401", resp.StatusCode)
 	}
 }

@@ -145,6 +145,12 @@ func (w *worker) terminate(grace int64) {
 func (w *worker) run(ctx context.Context) {
 	defer close(w.done)
 	defer w.closeLogs()
+	for _, c := range w.ctrs {
+		if !w.r.images.cached(c.spec.Image) {
+			w.writeStatus(ctx) // Pending, ContainerCreating, while the module is fetched and compiled
+			break
+		}
+	}
 	w.tryStart(ctx)
 	w.writeStatus(ctx)
 	for {

@@ -113,6 +113,8 @@ func NewNodeAgent(cfg AgentConfig) (*NodeAgent, error) {
 			Allocatable: maps.Clone(cfg.Node.Status.Allocatable),
 			Addresses:   append([]api.NodeAddress(nil), cfg.Node.Status.Addresses...),
 			NodeInfo:    cfg.Node.Status.NodeInfo,
+
+			DaemonEndpoints: cfg.Node.Status.DaemonEndpoints,
 		},
 	}
 	return &NodeAgent{
@@ -127,7 +129,7 @@ func NewNodeAgent(cfg AgentConfig) (*NodeAgent, error) {
 func (a *NodeAgent) Name() string { return a.want.Name }
 
 // Register creates the node with its labels and a status that says Ready, or, when the node
-// exists (a restarted runner), merges the agent's labels into it and replaces its status; then
+// exists (a restarted runner), merges the agent's labels and annotations into it and replaces its status; then
 // it renews the lease. It returns the node as stored. Errors name the step that failed; a
 // conflict lost registerAttempts times in a row is returned as is (api.IsConflict).
 func (a *NodeAgent) Register(ctx context.Context) (*api.Node, error) {
@@ -176,13 +178,18 @@ func (a *NodeAgent) takeBack(ctx context.Context, now time.Time) (*api.Node, err
 	if err != nil {
 		return nil, err
 	}
-	if !hasLabels(cur.Labels, a.want.Labels) {
+	if !hasLabels(cur.Labels, a.want.Labels) || !hasLabels(cur.Annotations, a.want.Annotations) {
 		upd := *cur
 		upd.Labels = maps.Clone(cur.Labels)
 		if upd.Labels == nil {
 			upd.Labels = map[string]string{}
 		}
 		maps.Copy(upd.Labels, a.want.Labels)
+		upd.Annotations = maps.Clone(cur.Annotations)
+		if upd.Annotations == nil && len(a.want.Annotations) > 0 {
+			upd.Annotations = map[string]string{}
+		}
+		maps.Copy(upd.Annotations, a.want.Annotations)
 		if cur, err = a.nodes.Update(ctx, &upd); err != nil {
 			return nil, err
 		}
