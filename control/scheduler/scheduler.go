@@ -261,6 +261,9 @@ func (s *Scheduler) podChanged(p *api.Pod) {
 	case p.Spec.NodeName != "":
 		s.snap.PlacePod(NewPodInfo(p), p.Spec.NodeName)
 		s.forget(key)
+		// A placed pod may be what a parked pod's affinity waits for: retry them after
+		// their back-off.
+		s.flushUnschedulable()
 	case p.DeletionTimestamp != nil || !s.responsible(p):
 		s.forget(key)
 	case s.assumed[key] != "" || s.unschedulable[key]:
