@@ -19,6 +19,7 @@ import (
 	"github.com/wasmkube/wasmkube/control/api"
 	"github.com/wasmkube/wasmkube/control/client"
 	"github.com/wasmkube/wasmkube/control/pki"
+	"github.com/wasmkube/wasmkube/control/registry"
 	"github.com/wasmkube/wasmkube/control/server"
 	"github.com/wasmkube/wasmkube/runner/hollow"
 	"github.com/wasmkube/wasmkube/runner/kubelet"
@@ -147,6 +148,11 @@ func runRealRunner(ctx context.Context, s *streams, v *viper.Viper, c *client.Cl
 	cfg := kubelet.Config{Client: c, NodeName: v.GetString("node-name"), NodeIP: v.GetString("node-ip"),
 		DataDir: v.GetString("data-dir"), Labels: labels, MaxPods: v.GetInt("max-pods"),
 		RenewInterval: v.GetDuration("lease-renew-interval"), Logger: log, ClusterCA: caPEM}
+	modules, err := registry.NewSource(registry.SourceConfig{Client: c, CacheDir: filepath.Join(cfg.DataDir, "modules")})
+	if err != nil {
+		return err
+	}
+	cfg.Modules = modules
 	if port := v.GetInt("log-port"); port > 0 {
 		cfg.LogListen = net.JoinHostPort(cfg.NodeIP, strconv.Itoa(port))
 	}
@@ -178,8 +184,13 @@ func hostNodeName() string {
 // 127.0.0.1 and its data under <server data-dir>/runner; the API server serves its pods' logs
 // straight from it.
 func runInProcessRunner(ctx context.Context, srv *server.Server, node, dataDir string, log *slog.Logger) error {
+	dir := filepath.Join(dataDir, "runner")
+	modules, err := registry.NewSource(registry.SourceConfig{Client: srv.Client(), CacheDir: filepath.Join(dir, "modules")})
+	if err != nil {
+		return err
+	}
 	r, err := kubelet.New(kubelet.Config{Client: srv.Client(), NodeName: node, NodeIP: "127.0.0.1",
-		DataDir: filepath.Join(dataDir, "runner"), LeaseDuration: 10 * time.Second, Logger: log})
+		DataDir: dir, LeaseDuration: 10 * time.Second, Logger: log, Modules: modules})
 	if err != nil {
 		return err
 	}

@@ -51,10 +51,15 @@ type cluster struct {
 	ls  *logSource
 }
 
-func newCluster(t testing.TB) *cluster {
+func newCluster(t testing.TB, change ...func(*apiserver.Config)) *cluster {
 	t.Helper()
 	ls := &logSource{}
-	a := clustertest.StartAPI(t, clustertest.WithConfig(func(c *apiserver.Config) { c.LogSource = ls }))
+	a := clustertest.StartAPI(t, clustertest.WithConfig(func(c *apiserver.Config) {
+		c.LogSource = ls
+		for _, f := range change {
+			f(c)
+		}
+	}))
 	c, err := client.New(&client.Config{Server: a.URL, Token: a.Token, CAPEM: a.CAPEM})
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +114,7 @@ func (cl *cluster) startRunner(t testing.TB, dir string, change ...func(*kubelet
 }
 
 // modules are the test modules written to disk, as file:// images.
-type modules struct{ hello, web, cmd, notWasm, minimal string }
+type modules struct{ hello, web, cmd, notWasm, minimal, trapInit string }
 
 func buildModules(t testing.TB) modules {
 	t.Helper()
@@ -122,11 +127,12 @@ func buildModules(t testing.TB) modules {
 		return "file://" + p
 	}
 	return modules{
-		hello:   write("hello.wasm", wasmtest.GoBuild(t, "../../samples/hello", wasmtest.Reactor)),
-		web:     write("web.wasm", wasmtest.GoBuild(t, "../../wasm/sandbox/testdata/web", wasmtest.Reactor)),
-		cmd:     write("cmd.wasm", wasmtest.GoBuild(t, "../../wasm/sandbox/testdata/cmd", wasmtest.Command)),
-		notWasm: write("not.wasm", []byte("#!/bin/sh\necho this is not wasm\n")),
-		minimal: write("minimal.wasm", minimalHTTP()),
+		hello:    write("hello.wasm", wasmtest.GoBuild(t, "../../samples/hello", wasmtest.Reactor)),
+		web:      write("web.wasm", wasmtest.GoBuild(t, "../../wasm/sandbox/testdata/web", wasmtest.Reactor)),
+		cmd:      write("cmd.wasm", wasmtest.GoBuild(t, "../../wasm/sandbox/testdata/cmd", wasmtest.Command)),
+		notWasm:  write("not.wasm", []byte("#!/bin/sh\necho this is not wasm\n")),
+		minimal:  write("minimal.wasm", minimalHTTP()),
+		trapInit: write("trap.wasm", trapAtInitialize()),
 	}
 }
 
@@ -229,6 +235,21 @@ func minimalHTTP() []byte {
 			{Name: "memory", Kind: wasmtest.ExportMemory},
 		},
 		Data: []wasmtest.Data{{Offset: 0, Bytes: []byte("hello\n")}},
+	}
+	return m.Encode()
+}
+
+// trapAtInitialize is an HTTP module whose _initialize traps:
+//
+//	(module (memory (export "memory") 1)
+//	  (func (export "_initialize") unreachable) (func (export "wasmkube_handle_v1")))
+func trapAtInitialize() []byte {
+	m := wasmtest.Module{
+		Types:  []wasmtest.FuncType{{}},
+		Funcs:  []wasmtest.Func{{Type: 0, Body: []byte{wasmtest.OpUnreachable}}, {Type: 0}},
+		Memory: &wasmtest.Memory{Min: 1, Max: -1},
+		Exports: []wasmtest.Export{{Name: "_initialize", Kind: wasmtest.ExportFunc, Index: 0},
+			{Name: "wasmkube_handle_v1", Kind: wasmtest.ExportFunc, Index: 1}, {Name: "memory", Kind: wasmtest.ExportMemory}},
 	}
 	return m.Encode()
 }

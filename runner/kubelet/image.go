@@ -14,9 +14,9 @@ import (
 	"github.com/wasmkube/wasmkube/wasm/sandbox"
 )
 
-// ModuleSource fetches the modules of the cluster's module registry. Fetch resolves image (name:tag
-// or name@sha256:...) to its digest ("sha256:<hex>") and the module's bytes; the runner verifies
-// the digest when it compiles them.
+// ModuleSource fetches the modules of the cluster's module registry (control/registry's Source is
+// one). Fetch resolves image (name:tag, name@sha256:..., or https://...@sha256:...) to its digest
+// ("sha256:<hex>") and the module's bytes; the runner verifies the digest when it compiles them.
 type ModuleSource interface {
 	Fetch(ctx context.Context, image string) (digest string, wasm []byte, err error)
 }
@@ -61,8 +61,8 @@ func (im *images) resolve(ctx context.Context, image string) (*sandbox.Module, e
 	switch {
 	case strings.HasPrefix(image, "file://"):
 		return im.file(ctx, image)
-	case image == "" || strings.Contains(image, "://"):
-		return nil, fmt.Errorf("resolve image %q: %w: want file:///abs/path.wasm, name:tag or name@sha256:<hex>", image, ErrInvalidImageName)
+	case image == "" || strings.Contains(image, "://") && !strings.HasPrefix(image, "https://"):
+		return nil, fmt.Errorf("resolve image %q: %w: want file:///abs/path.wasm, https://...@sha256:<hex>, name:tag or name@sha256:<hex>", image, ErrInvalidImageName)
 	}
 	im.mu.Lock()
 	m := im.named[image]

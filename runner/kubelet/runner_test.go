@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/wasmkube/wasmkube/control/api"
+	"github.com/wasmkube/wasmkube/control/apiserver"
 	"github.com/wasmkube/wasmkube/control/client"
 	"github.com/wasmkube/wasmkube/control/pki"
+	"github.com/wasmkube/wasmkube/control/registry"
 	"github.com/wasmkube/wasmkube/runner/kubelet"
+	"github.com/wasmkube/wasmkube/wasm/wasmtest"
 )
 
 func status(p *api.Pod, name string) api.ContainerStatus {
@@ -106,6 +109,22 @@ func TestPods(t *testing.T) {
 			}
 			return nil
 		})
+	})
+
+	t.Run("trap at start", func(t *testing.T) {
+		cl.create(t, pod("trap", "", api.Container{Name: "c", Image: m.trapInit, Ports: []api.ContainerPort{{ContainerPort: 80}}}))
+		cl.waitPod(t, "trap", func(p *api.Pod) error {
+			cs := status(p, "c")
+			if cs.State.Waiting == nil || cs.State.Waiting.Reason != kubelet.ReasonCrashLoopBackOff || cs.RestartCount < 2 ||
+				cs.LastState.Terminated == nil || cs.LastState.Terminated.Reason != "Error" {
+				return fmt.Errorf("container %+v", cs)
+			}
+			return nil
+		})
+		// The runner and its other pods carry on.
+		if code, _ := get(t, r, "hello", 8080, "/"); code != 200 {
+			t.Errorf("hello answers %d", code)
+		}
 	})
 
 	t.Run("OOM killed", func(t *testing.T) {
@@ -382,4 +401,50 @@ func TestRemoteLogs(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("anonymous GET = %d, want 401", resp.StatusCode)
 	}
+}
+
+// TestRegistryImages runs pods whose images name modules pushed to the cluster's registry, by
+// tag and by digest; an unknown tag waits in ImagePullBackOff.
+func TestRegistryImages(t *testing.T) {
+	blobs, err := registry.OpenStore(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := newCluster(t, func(c *apiserver.Config) { c.Registry = registry.Handler(blobs) })
+	src, err := registry.NewSource(registry.SourceConfig{Client: cl.c, CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cl.startRunner(t, t.TempDir(), func(c *kubelet.Config) { c.Modules = src })
+	ctx := context.Background()
+	digest, err := registry.Push(ctx, cl.c, "hello:v1", wasmtest.GoBuild(t, "../../samples/hello", wasmtest.Reactor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, image string }{
+		{"by-tag", "hello:v1"},
+		{"by-digest", "hello@" + digest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cl.create(t, pod(tt.name, "", api.Container{Name: "hello", Image: tt.image, Ports: []api.ContainerPort{{ContainerPort: 8080}}}))
+			p := cl.waitPod(t, tt.name, runningReady)
+			if id := status(p, "hello").ImageID; id != digest {
+				t.Errorf("imageID %q, want %q", id, digest)
+			}
+			if code, body := get(t, r, tt.name, 8080, "/"); code != 200 || !strings.HasPrefix(body, "Container Hostname: "+tt.name) {
+				t.Errorf("GET / = %d %q", code, body)
+			}
+		})
+	}
+	t.Run("unknown tag", func(t *testing.T) {
+		cl.create(t, pod("unknown", "", api.Container{Name: "c", Image: "hello:v9"}))
+		cl.waitPod(t, "unknown", func(p *api.Pod) error {
+			w := status(p, "c").State.Waiting
+			if w == nil || w.Reason != kubelet.ReasonImagePullBackOff || !strings.Contains(w.Message, "not found") {
+				return fmt.Errorf("waiting %+v", w)
+			}
+			return nil
+		})
+	})
 }
