@@ -3,6 +3,13 @@
 // way Kubernetes words it, and binds through the API's binding subresource. Deciding is a pure
 // function of the snapshot (schedule.go); the loop around it (scheduler.go) watches and writes.
 // It does not run pods, and it never touches etcd.
+//
+// The built-in plugins are Kubernetes' (plugins.go, nodeplugins.go, interpod.go): node ready
+// and schedulable, node name, nodeSelector and node affinity, taints and tolerations, resources
+// fit, pod (anti-)affinity and topology spread; scores for least or most allocated, preferred
+// node and pod affinity, spread, untolerated PreferNoSchedule taints and module locality.
+// SchedulingPolicy objects (policies.go) add CEL filters and scores. Pending pods wait in a
+// priority queue (queue.go); a decision examines a bounded sample of nodes (ScheduleSample).
 package scheduler
 
 import (
