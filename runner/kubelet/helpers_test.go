@@ -114,7 +114,7 @@ func (cl *cluster) startRunner(t testing.TB, dir string, change ...func(*kubelet
 }
 
 // modules are the test modules written to disk, as file:// images.
-type modules struct{ hello, web, cmd, notWasm, minimal, trapInit string }
+type modules struct{ hello, web, cmd, notWasm, minimal, trapInit, noExport string }
 
 func buildModules(t testing.TB) modules {
 	t.Helper()
@@ -133,6 +133,7 @@ func buildModules(t testing.TB) modules {
 		notWasm:  write("not.wasm", []byte("#!/bin/sh\necho this is not wasm\n")),
 		minimal:  write("minimal.wasm", minimalHTTP()),
 		trapInit: write("trap.wasm", trapAtInitialize()),
+		noExport: write("noexport.wasm", (&wasmtest.Module{Memory: &wasmtest.Memory{Min: 1, Max: -1}}).Encode()),
 	}
 }
 

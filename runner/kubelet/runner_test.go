@@ -207,16 +207,21 @@ func TestPods(t *testing.T) {
 		})
 	})
 
-	t.Run("not a Wasm file", func(t *testing.T) {
-		cl.create(t, pod("notwasm", "", api.Container{Name: "c", Image: m.notWasm}))
-		cl.waitPod(t, "notwasm", func(p *api.Pod) error {
-			w := status(p, "c").State.Waiting
-			if p.Status.Phase != api.PodPending || w == nil || w.Reason != kubelet.ReasonCreateContainerError || !strings.Contains(w.Message, "not a Wasm file") {
-				return fmt.Errorf("phase %s, waiting %+v", p.Status.Phase, w)
-			}
-			return nil
+	for _, tt := range []struct{ name, image, want string }{
+		{"notwasm", m.notWasm, "not a Wasm file"},
+		{"noexport", m.noExport, "missing export"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cl.create(t, pod(tt.name, "", api.Container{Name: "c", Image: tt.image}))
+			cl.waitPod(t, tt.name, func(p *api.Pod) error {
+				w := status(p, "c").State.Waiting
+				if p.Status.Phase != api.PodPending || w == nil || w.Reason != kubelet.ReasonCreateContainerError || !strings.Contains(w.Message, tt.want) {
+					return fmt.Errorf("phase %s, waiting %+v", p.Status.Phase, w)
+				}
+				return nil
+			})
 		})
-	})
+	}
 
 	t.Run("registry image without a source", func(t *testing.T) {
 		cl.create(t, pod("pull", "", api.Container{Name: "c", Image: "hello:v1"}))
