@@ -166,7 +166,6 @@
 //	  name       string  -
 //	  mountPath  string  -
 //	  readOnly   bool
-//	  subPath    string  -
 //
 //	api.Probe
 //	  httpGet              api.HTTPGetAction
@@ -333,11 +332,12 @@
 //	  timeAdded  timestamp
 //
 //	api.NodeStatus
-//	  capacity     api.ResourceList
-//	  allocatable  api.ResourceList
-//	  conditions   list(api.NodeCondition)  <= 62914 items
-//	  addresses    list(api.NodeAddress)    <= 60494 items
-//	  nodeInfo     api.NodeSystemInfo
+//	  capacity         api.ResourceList
+//	  allocatable      api.ResourceList
+//	  conditions       list(api.NodeCondition)  <= 62914 items
+//	  addresses        list(api.NodeAddress)    <= 60494 items
+//	  nodeInfo         api.NodeSystemInfo
+//	  daemonEndpoints  api.NodeDaemonEndpoints
 //
 //	api.NodeCondition
 //	  type                string     -
@@ -359,6 +359,12 @@
 //	  kubeletVersion           string  -
 //	  operatingSystem          string  -
 //	  architecture             string  -
+//
+//	api.NodeDaemonEndpoints
+//	  kubeletEndpoint  api.DaemonEndpoint
+//
+//	api.DaemonEndpoint
+//	  Port  int
 //
 //	scheduling.Requested
 //	  cpu     int

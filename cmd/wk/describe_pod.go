@@ -187,9 +187,6 @@ func (d *describer) containers(p *prefixWriter, label string, cs []api.Container
 			if m.ReadOnly {
 				flags[0] = "ro"
 			}
-			if m.SubPath != "" {
-				flags = append(flags, fmt.Sprintf("path=%q", m.SubPath))
-			}
 			p.write(3, "%s from %s (%s)\n", m.MountPath, m.Name, strings.Join(flags, ","))
 		}
 	}

@@ -61,7 +61,7 @@ func seedCrashingPod(t *testing.T, tc *testCluster) {
 				Ports: []api.ContainerPort{{ContainerPort: 8080}, {ContainerPort: 9090, Protocol: "UDP"}},
 				LivenessProbe: &api.Probe{HTTPGet: &api.HTTPGetAction{Path: "/healthz", Port: api.FromInt(8080)},
 					PeriodSeconds: 10, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 3}},
-			{Name: "sidecar", Image: "side:v1", VolumeMounts: []api.VolumeMount{{Name: "data", MountPath: "/data", ReadOnly: true, SubPath: "x"}}},
+			{Name: "sidecar", Image: "side:v1", VolumeMounts: []api.VolumeMount{{Name: "data", MountPath: "/data", ReadOnly: true}}},
 		}, Volumes: []api.Volume{{Name: "data", EmptyDir: &api.EmptyDirVolumeSource{SizeLimit: api.Ptr(api.MustParseQuantity("1Gi"))}}}},
 	})
 	if err != nil {

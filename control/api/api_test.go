@@ -192,3 +192,15 @@ func TestTimestamps(t *testing.T) {
 		}
 	}
 }
+
+// TestSubPathRefused: wasmkube does not implement volumeMounts.subPath, so it is refused as an
+// unknown field (422) rather than silently ignored.
+func TestSubPathRefused(t *testing.T) {
+	var d Decoder
+	doc := strings.Replace(deployJSON, `"image":"hello:v1"`, `"image":"hello:v1","volumeMounts":[{"name":"v","mountPath":"/v","subPath":"x"}]`, 1)
+	var obj Deployment
+	var fe FieldErrors
+	if err := d.Decode([]byte(doc), &obj); !errors.As(err, &fe) || fe[0].Field != "spec.template.spec.containers[0].volumeMounts[0].subPath" {
+		t.Fatalf("err = %v, want an unknown-field error for subPath", err)
+	}
+}

@@ -212,7 +212,6 @@ type VolumeMount struct {
 	Name      string `json:"name"`
 	MountPath string `json:"mountPath"`
 	ReadOnly  bool   `json:"readOnly,omitempty"`
-	SubPath   string `json:"subPath,omitempty"`
 }
 
 // Volume is a pod volume; wasmkube implements emptyDir.

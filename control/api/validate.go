@@ -423,9 +423,6 @@ func validatePodSpec(s *PodSpec, p Path) FieldErrors {
 				errs = append(errs, InvalidValue(mp.Child("mountPath"), m.MountPath, "must be unique"))
 			}
 			mounts[m.MountPath] = true
-			if strings.Contains(m.SubPath, "..") || strings.HasPrefix(m.SubPath, "/") {
-				errs = append(errs, InvalidValue(mp.Child("subPath"), m.SubPath, "must be a relative path without '..'"))
-			}
 		}
 		for _, pr := range []struct {
 			name string

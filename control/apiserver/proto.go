@@ -86,7 +86,7 @@ func protoSchema() map[string]map[int]pfield {
 		"EnvVarSource":         {1: msg("fieldRef", "ObjectFieldSelector")},
 		"ObjectFieldSelector":  {1: str("apiVersion"), 2: str("fieldPath")},
 		"ResourceRequirements": {1: {name: "limits", kind: pMapQty}, 2: {name: "requests", kind: pMapQty}},
-		"VolumeMount":          {1: str("name"), 2: boolean("readOnly"), 3: str("mountPath"), 4: str("subPath")},
+		"VolumeMount":          {1: str("name"), 2: boolean("readOnly"), 3: str("mountPath")},
 		"Volume":               {1: str("name"), 2: {name: "volumeSource", kind: pInline, msg: "VolumeSource"}},
 		"VolumeSource":         {2: msg("emptyDir", "EmptyDirVolumeSource")},
 		"EmptyDirVolumeSource": {1: str("medium"), 2: {name: "sizeLimit", kind: pQty}},
