@@ -780,3 +780,28 @@ func BenchmarkCreatePods(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
 }
+
+// TestListThroughInterface lists a resource through For[api.Object], as generic informers do:
+// every item decodes into the resource's own type.
+func TestListThroughInterface(t *testing.T) {
+	c, _ := start(t)
+	ctx := ctxFor(t)
+	if _, err := client.Namespaces(c).Create(ctx, &api.Namespace{ObjectMeta: api.ObjectMeta{Name: "generic"}}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := client.For[api.Object](c, "namespaces").List(ctx, client.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, o := range list.Items {
+		ns, ok := o.(*api.Namespace)
+		if !ok {
+			t.Fatalf("item of type %T, want *api.Namespace", o)
+		}
+		found = found || ns.Name == "generic"
+	}
+	if !found || list.ResourceVersion == "" {
+		t.Fatalf("list = %d items, resourceVersion %q; want the new namespace", len(list.Items), list.ResourceVersion)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 
 	"github.com/wasmkube/wasmkube/control/api"
@@ -195,8 +196,23 @@ func (r *Resource[T]) List(ctx context.Context, opts ListOptions) (*api.List[T],
 		return nil, fmt.Errorf("list %s: %w", r.info.Resource, err)
 	}
 	list := &api.List[T]{}
-	if err := json.Unmarshal(resp.Body, list); err != nil {
+	if reflect.TypeFor[T]().Kind() != reflect.Interface {
+		if err := json.Unmarshal(resp.Body, list); err != nil {
+			return nil, fmt.Errorf("list %s: decode answer: %w", r.info.Resource, err)
+		}
+		return list, nil
+	}
+	// T is an interface (For[api.Object]): decode each item into the resource's own type.
+	var raw api.List[json.RawMessage]
+	if err := json.Unmarshal(resp.Body, &raw); err != nil {
 		return nil, fmt.Errorf("list %s: decode answer: %w", r.info.Resource, err)
+	}
+	list.TypeMeta, list.ListMeta = raw.TypeMeta, raw.ListMeta
+	list.Items = make([]T, len(raw.Items))
+	for i, item := range raw.Items {
+		if list.Items[i], err = r.decode("list", item); err != nil {
+			return nil, err
+		}
 	}
 	return list, nil
 }

@@ -29,8 +29,8 @@ type Informers struct {
 	Jobs *informer.Informer[*api.Job]
 	// Others covers every other resource in api.Resources(), by plural resource name, so that
 	// the garbage collector sees kinds added later. They are best effort: their sources are
-	// marked Generic and nothing waits for them to sync (client.Resource[api.Object] cannot
-	// decode lists yet), so a kind without a typed informer here never blocks a controller.
+	// marked Generic and nothing waits for them to sync, so a kind without a typed informer
+	// here never blocks a controller.
 	Others map[string]*informer.Informer[api.Object]
 
 	sources []Source
