@@ -7,50 +7,19 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/wasmkube/wasmkube/control/api"
+	"github.com/wasmkube/wasmkube/samples/internal/deploytest"
 	"github.com/wasmkube/wasmkube/wasm/sandbox"
 	"github.com/wasmkube/wasmkube/wasm/wasmtest"
 )
 
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // manifest reads job.yaml as the API server would: strictly, defaulted and validated.
 func manifest(t *testing.T) *api.Job {
-	t.Helper()
-	b, err := os.ReadFile("job.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var j api.Job
-	if err := yaml.UnmarshalStrict(b, &j); err != nil {
-		t.Fatal(err)
-	}
-	j.Namespace = "default"
-	api.Default(&j)
-	if errs := api.Validate(&j, nil); len(errs) > 0 {
-		t.Fatalf("job.yaml is invalid: %v", errs)
-	}
+	deploytest.Manifest(t, "job.yaml", 0, &j)
 	return &j
 }
 
@@ -93,7 +62,7 @@ func TestWordCount(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr buffer
+			var stdout, stderr deploytest.Buffer
 			exits := make(chan sandbox.Exit, 1)
 			ct := sandbox.ContainerConfig{Name: "wc", Module: m, Args: tt.args, Env: tt.env,
 				MemoryLimitBytes: 64 << 20, Stdout: &stdout, Stderr: &stderr}

@@ -3,37 +3,22 @@
 package loopback_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/wasmkube/wasmkube/control/api"
+	"github.com/wasmkube/wasmkube/samples/internal/deploytest"
 	"github.com/wasmkube/wasmkube/wasm/sandbox"
 	"github.com/wasmkube/wasmkube/wasm/wasmtest"
 )
 
 // pod reads the Deployment of loopback.yaml, strictly, defaulted and validated.
 func pod(t *testing.T) *api.PodSpec {
-	t.Helper()
-	b, err := os.ReadFile("loopback.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var d api.Deployment
-	if err := yaml.UnmarshalStrict(bytes.Split(b, []byte("\n---\n"))[0], &d); err != nil {
-		t.Fatal(err)
-	}
-	d.Namespace = "default"
-	api.Default(&d)
-	if errs := api.Validate(&d, nil); len(errs) > 0 {
-		t.Fatalf("loopback.yaml is invalid: %v", errs)
-	}
+	deploytest.Manifest(t, "loopback.yaml", 0, &d)
 	return &d.Spec.Template.Spec
 }
 

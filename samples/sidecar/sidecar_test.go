@@ -3,58 +3,25 @@
 package sidecar_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/wasmkube/wasmkube/control/api"
+	"github.com/wasmkube/wasmkube/samples/internal/deploytest"
 	"github.com/wasmkube/wasmkube/wasm/sandbox"
 	"github.com/wasmkube/wasmkube/wasm/wasmtest"
 )
 
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // podSpec reads the Deployment of sidecar.yaml, strictly, defaulted and validated.
 func podSpec(t *testing.T) *api.PodSpec {
-	t.Helper()
-	b, err := os.ReadFile("sidecar.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var d api.Deployment
-	if err := yaml.UnmarshalStrict(bytes.Split(b, []byte("\n---\n"))[0], &d); err != nil {
-		t.Fatal(err)
-	}
-	d.Namespace = "default"
-	api.Default(&d)
-	if errs := api.Validate(&d, nil); len(errs) > 0 {
-		t.Fatalf("sidecar.yaml is invalid: %v", errs)
-	}
+	deploytest.Manifest(t, "sidecar.yaml", 0, &d)
 	return &d.Spec.Template.Spec
 }
 
@@ -70,7 +37,7 @@ func TestSidecar(t *testing.T) {
 	}
 	defer rt.Close(ctx)
 	modes := map[string]string{"web": wasmtest.Reactor, "shipper": wasmtest.Command}
-	var shipperOut, stderr buffer
+	var shipperOut, stderr deploytest.Buffer
 	exits := make(chan sandbox.Exit, 10)
 	cfg := sandbox.PodConfig{Name: "sidecar-7c9d-abcde", Namespace: "default", Node: "node-1", Dir: t.TempDir(),
 		OnExit: func(e sandbox.Exit) { exits <- e }}
