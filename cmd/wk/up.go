@@ -3,15 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/wasmkube/wasmkube/control/api"
-	"github.com/wasmkube/wasmkube/control/client"
 	"github.com/wasmkube/wasmkube/control/server"
 	"github.com/wasmkube/wasmkube/runner/hollow"
 	"github.com/wasmkube/wasmkube/samples"
@@ -90,8 +87,8 @@ func up(ctx context.Context, s *streams, cfg server.Config, nodes int) error {
 	if code := run([]string{"apply", "-f", "-", "--kubeconfig", kc}, bytes.NewReader(samples.HelloManifest), s.out, s.err); code != 0 {
 		return exitError{code: code}
 	}
-	if err := waitAvailable(ctx, srv.Client(), "default", "hello", 2*time.Minute); err != nil {
-		return err
+	if code := run([]string{"rollout", "status", "deployment", "hello", "--timeout", "2m", "--kubeconfig", kc}, nil, s.out, s.err); code != 0 {
+		return exitError{code: code}
 	}
 	_ = run([]string{"get", "deploy,pods,svc", "-o", "wide", "--kubeconfig", kc}, nil, s.out, s.err)
 	fmt.Fprintf(s.out, `
@@ -109,26 +106,5 @@ Press Ctrl-C to stop; 'wk up --data-dir %s' resumes this cluster.
 		return nil
 	case err := <-runErr:
 		return fmt.Errorf("node agent stopped: %w", err)
-	}
-}
-
-// waitAvailable waits until the deployment's available replicas reach its desired count.
-func waitAvailable(ctx context.Context, c *client.Client, ns, name string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
-		d, err := client.Deployments(c).Namespace(ns).Get(ctx, name)
-		if err == nil && d.Status.ObservedGeneration >= d.Generation &&
-			d.Status.AvailableReplicas >= api.Deref(d.Spec.Replicas, 1) && d.Status.UpdatedReplicas >= api.Deref(d.Spec.Replicas, 1) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("deployment %s/%s did not become available within %v", ns, name, timeout)
-			}
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
 	}
 }
