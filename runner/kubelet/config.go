@@ -56,9 +56,10 @@ type Config struct {
 	// LogMaxBytes is the size at which a container's log file is rotated (10 MiB); one rotated
 	// file is kept.
 	LogMaxBytes int64
-	// Outbound routes guests' requests for anything but their pod's own ports (the proxy's
-	// transport); nil refuses them.
-	Outbound http.RoundTripper
+	// Outbound returns the transport that routes the requests of a guest in namespace for
+	// anything but its pod's own ports (the proxy's, which resolves Service names relative to
+	// namespace); nil refuses them.
+	Outbound func(namespace string) http.RoundTripper
 	// LogListen is the address (host:port) of the HTTPS server through which the API server
 	// reads the logs of this runner's pods; empty runs none (a runner inside wk server hands its
 	// logs to the API server directly).

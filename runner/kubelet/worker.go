@@ -606,11 +606,14 @@ var errPodConfig = errors.New("cannot run pod")
 // podConfig builds the sandbox configuration of p, opening the containers' logs.
 func (w *worker) podConfig(p *api.Pod) (sandbox.PodConfig, error) {
 	cfg := sandbox.PodConfig{Name: p.Name, Namespace: p.Namespace, Node: w.r.cfg.NodeName,
-		Dir: filepath.Join(w.dir, "volumes"), Outbound: w.r.cfg.Outbound,
+		Dir: filepath.Join(w.dir, "volumes"),
 		OnExit: func(e sandbox.Exit) {
 			ctx := w.r.runCtx
 			w.post(func() { w.onExit(ctx, e) })
 		}}
+	if w.r.cfg.Outbound != nil {
+		cfg.Outbound = w.r.cfg.Outbound(p.Namespace)
+	}
 	if d := p.Spec.ActiveDeadlineSeconds; d != nil {
 		cfg.ActiveDeadline = time.Until(w.start.Add(time.Duration(*d) * time.Second))
 		if w.start.IsZero() {
