@@ -39,6 +39,8 @@ type Config struct {
 	CacheDir string
 	// Labels are put on the node, besides kubernetes.io/hostname, os and arch.
 	Labels map[string]string
+	// Annotations are put on the node (the proxy publishes its peer port this way).
+	Annotations map[string]string
 	// MemoryBytes is the node's memory capacity: the budget its pods may use (half the physical
 	// memory, or 8 GiB when that cannot be read).
 	MemoryBytes int64

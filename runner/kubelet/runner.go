@@ -70,7 +70,7 @@ func nodeObject(cfg *Config) *api.Node {
 		api.ResourcePods:   api.MustParseQuantity(fmt.Sprint(cfg.MaxPods)),
 	}
 	return &api.Node{
-		ObjectMeta: api.ObjectMeta{Name: cfg.NodeName, Labels: lbl},
+		ObjectMeta: api.ObjectMeta{Name: cfg.NodeName, Labels: lbl, Annotations: maps.Clone(cfg.Annotations)},
 		Status: api.NodeStatus{
 			Capacity:    capacity,
 			Allocatable: maps.Clone(capacity),
