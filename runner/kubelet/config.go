@@ -69,6 +69,10 @@ type Config struct {
 	// ClusterCA is the PEM certificate of the cluster CA; the log server accepts only the API
 	// server's client certificate signed by it. Required with LogListen.
 	ClusterCA []byte
+	// DrainDelay is how long a terminating pod keeps serving after it leaves its Services'
+	// endpoints, so that every proxy has stopped sending it requests before it stops (1s; never
+	// more than the pod's termination grace period). Negative: none.
+	DrainDelay time.Duration
 	// Workers is how many pods are reconciled at once (8).
 	Workers int
 	// TrustedGuests compiles guests without termination checks (see sandbox.RuntimeConfig).
@@ -108,6 +112,9 @@ func (c *Config) Default() {
 	}
 	if c.Workers == 0 {
 		c.Workers = 8
+	}
+	if c.DrainDelay == 0 {
+		c.DrainDelay = time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

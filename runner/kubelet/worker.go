@@ -444,6 +444,16 @@ func (w *worker) finish(ctx context.Context, grace int64) {
 	}
 	if w.sb != nil {
 		w.writeStatus(ctx) // not ready any more: endpoints drop the pod while it drains
+		// Proxies learn that the pod left its Services' endpoints a moment after its deletion;
+		// until then it keeps serving what they send it, as a Kubernetes pod does between
+		// SIGTERM and its exit.
+		drain := min(w.r.cfg.DrainDelay, time.Duration(grace)*time.Second)
+		start := time.Now()
+		select {
+		case <-ctx.Done():
+		case <-time.After(drain):
+		}
+		grace = max(0, grace-int64(time.Since(start)/time.Second))
 		cctx, cancel := context.WithTimeout(ctx, time.Duration(grace)*time.Second)
 		_ = w.sb.Close(cctx)
 		cancel()
