@@ -120,6 +120,7 @@
 //	  topologySpreadConstraints      list(api.TopologySpreadConstraint)  <= 28597 items
 //	  priorityClassName              string                              -
 //	  priority                       int
+//	  preemptionPolicy               string                              -
 //
 //	api.Container
 //	  name             string                    <= 63 bytes

@@ -146,6 +146,24 @@ type PodSpec struct {
 	PriorityClassName string `json:"priorityClassName,omitempty"`
 	// Priority orders pending pods (higher first); set by the API server from the class.
 	Priority *int32 `json:"priority,omitempty"`
+	// PreemptionPolicy says whether the pod, when it fits nowhere, may evict pods of lower
+	// priority to make room (PreemptLowerPriority, the default for pods) or only waits
+	// (PreemptNever).
+	PreemptionPolicy *string `json:"preemptionPolicy,omitempty"`
+}
+
+// Preemption policies (PodSpec.PreemptionPolicy).
+const (
+	PreemptLowerPriority = "PreemptLowerPriority"
+	PreemptNever         = "Never"
+)
+
+// PodPreemptionPolicy returns the pod's preemption policy (PreemptLowerPriority when unset).
+func PodPreemptionPolicy(s *PodSpec) string {
+	if s.PreemptionPolicy == nil || *s.PreemptionPolicy == "" {
+		return PreemptLowerPriority
+	}
+	return *s.PreemptionPolicy
 }
 
 // DNSClusterFirst is the one DNS policy wasmkube implements.
@@ -286,6 +304,9 @@ const (
 	PodInitialized  = "Initialized"
 	PodReady        = "Ready"
 	ContainersReady = "ContainersReady"
+	// DisruptionTarget marks a pod about to be deleted by the system (reason
+	// PreemptionByScheduler, DeletionByTaintManager, ...), as in Kubernetes.
+	DisruptionTarget = "DisruptionTarget"
 )
 
 // PodCondition is one condition of a pod.

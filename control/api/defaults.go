@@ -9,6 +9,12 @@ func Default(obj Object) {
 	switch o := obj.(type) {
 	case *Pod:
 		DefaultPodSpec(&o.Spec)
+		if o.Spec.PreemptionPolicy == nil {
+			// Kubernetes' priority admission sets it from the PriorityClass; a class
+			// without one, or no class, means PreemptLowerPriority. Pod templates keep it
+			// unset, as in Kubernetes.
+			o.Spec.PreemptionPolicy = Ptr(PreemptLowerPriority)
+		}
 		if o.Status.Phase == "" {
 			o.Status.Phase = PodPending
 		}

@@ -27,6 +27,8 @@ func Validate(obj, old Object) FieldErrors {
 		errs = validatePriorityClass(o, oo)
 	case *SchedulingPolicy:
 		errs = validateSchedulingPolicy(o)
+	case *CertificateSigningRequest:
+		errs = validateCertificateSigningRequest(o, asCSR(old))
 	case *Pod:
 		errs = validateMeta(&o.ObjectMeta, true, labels.IsDNS1123Subdomain)
 		errs = append(errs, validatePodSpec(&o.Spec, Path("spec"))...)
@@ -312,6 +314,8 @@ func validatePort(p Path, port int32) FieldErrors {
 
 var protocols = []string{"TCP", "UDP", "SCTP"}
 
+var preemptionPolicies = []string{PreemptLowerPriority, PreemptNever}
+
 func validatePodSpec(s *PodSpec, p Path) FieldErrors {
 	var errs FieldErrors
 	volumes := map[string]bool{}
@@ -334,6 +338,9 @@ func validatePodSpec(s *PodSpec, p Path) FieldErrors {
 	}
 	if len(s.Containers) == 0 {
 		errs = append(errs, Required(p.Child("containers"), ""))
+	}
+	if pp := s.PreemptionPolicy; pp != nil && !hasString(preemptionPolicies, *pp) {
+		errs = append(errs, NotSupported(p.Child("preemptionPolicy"), *pp, preemptionPolicies))
 	}
 	names := map[string]bool{}
 	ports := map[int32]bool{}
@@ -502,9 +509,13 @@ func keys(m map[string]bool) []string {
 }
 
 // validatePodUpdate enforces Kubernetes' rule that a pod's spec is immutable except for
-// container images and activeDeadlineSeconds (nodeName is set through binding only).
+// container images, activeDeadlineSeconds and tolerations, which may only be added to
+// (an existing toleration may change only its tolerationSeconds); nodeName is set through
+// binding only.
 func validatePodUpdate(now, was *Pod) FieldErrors {
 	a, b := now.Spec, was.Spec
+	errs := validateOnlyAddedTolerations(a.Tolerations, b.Tolerations, Path("spec").Child("tolerations"))
+	a.Tolerations = b.Tolerations
 	if len(a.Containers) == len(b.Containers) {
 		a.Containers = append([]Container(nil), a.Containers...)
 		for i := range a.Containers {
@@ -518,7 +529,28 @@ func validatePodUpdate(now, was *Pod) FieldErrors {
 	ja, _ := jsonMarshal(a)
 	jb, _ := jsonMarshal(b)
 	if string(ja) != string(jb) {
-		return FieldErrors{Forbidden("spec", "pod updates may not change fields other than `spec.containers[*].image` and `spec.activeDeadlineSeconds`")}
+		errs = append(errs, Forbidden("spec", "pod updates may not change fields other than `spec.containers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations)"))
+	}
+	return errs
+}
+
+// validateOnlyAddedTolerations requires every old toleration to be among now's, allowing
+// only its tolerationSeconds to differ, as Kubernetes does (the taint eviction controller
+// then goes by the new tolerations).
+func validateOnlyAddedTolerations(now, was []Toleration, p Path) FieldErrors {
+	for _, old := range was {
+		found := false
+		for _, t := range now {
+			o := old
+			o.TolerationSeconds = t.TolerationSeconds
+			if o == t {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return FieldErrors{Forbidden(p, "existing toleration can not be modified except its tolerationSeconds")}
+		}
 	}
 	return nil
 }
