@@ -654,19 +654,25 @@ func (w *worker) podConfig(p *api.Pod) (sandbox.PodConfig, error) {
 		spec := c.spec
 		cc := sandbox.ContainerConfig{Name: spec.Name, Module: c.module, Stdout: c.log.stream("stdout"),
 			Stderr: c.log.stream("stderr")}
-		if len(spec.Command) > 0 {
-			cc.Args = append(cc.Args, spec.Command[1:]...)
-		}
-		cc.Args = append(cc.Args, spec.Args...)
+		vars := make(map[string]string, len(spec.Env)) // for $(NAME) references, as the kubelet's
 		for _, e := range spec.Env {
-			v := e.Value
+			v := expandVars(e.Value, varMapping(vars)) // an env value sees the entries before it
 			if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
 				var err error
 				if v, err = w.fieldRef(p, e.ValueFrom.FieldRef.FieldPath); err != nil {
 					return cfg, fmt.Errorf("%w: container %s: env %s: %w", errPodConfig, spec.Name, e.Name, err)
 				}
 			}
+			vars[e.Name] = v
 			cc.Env = append(cc.Env, e.Name+"="+v)
+		}
+		if len(spec.Command) > 0 {
+			for _, a := range spec.Command[1:] {
+				cc.Args = append(cc.Args, expandVars(a, varMapping(vars)))
+			}
+		}
+		for _, a := range spec.Args {
+			cc.Args = append(cc.Args, expandVars(a, varMapping(vars)))
 		}
 		for _, port := range spec.Ports {
 			cc.Ports = append(cc.Ports, int(port.ContainerPort))
