@@ -78,6 +78,9 @@ func Resources() []ResourceInfo {
 			Categories: []string{"all"}, Subresources: []string{"status"}, New: func() Object { return &Job{} }},
 		{Group: "wasmkube.io", Version: "v1alpha1", Resource: "modules", Singular: "module", Kind: "Module",
 			ShortNames: []string{"mod"}, New: func() Object { return &Module{} }},
+		{Group: "certificates.k8s.io", Version: "v1", Resource: "certificatesigningrequests", Singular: "certificatesigningrequest",
+			Kind: "CertificateSigningRequest", ShortNames: []string{"csr"}, Subresources: []string{"status", "approval"},
+			New: func() Object { return &CertificateSigningRequest{} }},
 	}
 }
 
