@@ -41,35 +41,35 @@ func Plan(node *api.Node, pods []*api.Pod, now time.Time) []Eviction {
 	return out
 }
 
-// evictAt is when taints evict p: now for an untolerated taint, else the earliest end of a
-// bounded toleration; evict is false when every taint is tolerated forever.
+// evictAt is when taints evict p, by Kubernetes' rule: each taint is matched by the first
+// toleration of the pod that tolerates it; an untolerated taint, or a matching toleration of
+// zero or fewer seconds, evicts now; otherwise the shortest bounded matching toleration counts
+// from when its taint was added. evict is false when every matching toleration is unbounded.
+// The rule reads the pod's tolerations as they are now, so a pod update that changes
+// tolerationSeconds (the only change Kubernetes allows besides adding tolerations) moves the
+// eviction.
 func evictAt(p *api.Pod, taints []*api.Taint, now time.Time) (at time.Time, evict bool) {
 	for _, t := range taints {
-		tolerated, forever := false, false
-		var seconds int64 = -1
+		var tol *api.Toleration
 		for i := range p.Spec.Tolerations {
-			tol := &p.Spec.Tolerations[i]
-			if !tol.ToleratesTaint(t) {
-				continue
-			}
-			tolerated = true
-			if tol.TolerationSeconds == nil {
-				forever = true
-			} else if s := max(*tol.TolerationSeconds, 0); seconds < 0 || s < seconds {
-				seconds = s
+			if p.Spec.Tolerations[i].ToleratesTaint(t) {
+				tol = &p.Spec.Tolerations[i]
+				break
 			}
 		}
 		switch {
-		case !tolerated:
+		case tol == nil:
 			return now, true
-		case forever && seconds < 0:
+		case tol.TolerationSeconds == nil:
 			continue
+		case *tol.TolerationSeconds <= 0:
+			return now, true
 		}
 		added := now
 		if t.TimeAdded != nil && !t.TimeAdded.IsZero() {
 			added = t.TimeAdded.Time
 		}
-		end := added.Add(time.Duration(seconds) * time.Second)
+		end := added.Add(time.Duration(*tol.TolerationSeconds) * time.Second)
 		if !evict || end.Before(at) {
 			at, evict = end, true
 		}

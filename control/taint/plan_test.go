@@ -31,6 +31,12 @@ func TestPlan(t *testing.T) {
 			true, now.Add(30 * time.Second)},
 		{"tolerated 10s, overdue", []api.Taint{noExec}, pod(api.Toleration{Key: "dying", Operator: "Exists", Effect: api.TaintNoExecute, TolerationSeconds: secs(10)}),
 			true, now.Add(-20 * time.Second)},
+		{"first match decides: forever", []api.Taint{noExec}, pod(api.Toleration{Key: "dying", Operator: "Exists"},
+			api.Toleration{Key: "dying", Operator: "Exists", Effect: api.TaintNoExecute, TolerationSeconds: secs(60)}), false, time.Time{}},
+		{"first match decides: bounded", []api.Taint{noExec}, pod(api.Toleration{Key: "dying", Operator: "Exists", Effect: api.TaintNoExecute, TolerationSeconds: secs(60)},
+			api.Toleration{Key: "dying", Operator: "Exists"}), true, now.Add(30 * time.Second)},
+		{"zero seconds", []api.Taint{noExec}, pod(api.Toleration{Key: "dying", Operator: "Exists", Effect: api.TaintNoExecute, TolerationSeconds: secs(0)}),
+			true, now},
 		{"terminal pod left", []api.Taint{noExec}, func() *api.Pod { p := pod(); p.Status.Phase = api.PodSucceeded; return p }(), false, time.Time{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
