@@ -124,7 +124,7 @@ func (s *Server) serveResourceList(w http.ResponseWriter, group, version string)
 		for _, sub := range subs {
 			ar := api.APIResource{Name: r.Resource + "/" + sub, Namespaced: r.Namespaced, Kind: r.Kind}
 			switch sub {
-			case "status":
+			case "status", "approval":
 				ar.Verbs = []string{"get", "patch", "update"}
 			case "scale":
 				ar.Group, ar.Version, ar.Kind = "autoscaling", "v1", "Scale"

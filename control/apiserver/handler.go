@@ -243,7 +243,7 @@ func subresourceAllows(sub, verb string) bool {
 	switch sub {
 	case "":
 		return true
-	case "status", "scale":
+	case "status", "scale", "approval":
 		return verb == verbGet || verb == verbUpdate || verb == verbPatch
 	case "binding":
 		return verb == verbCreate

@@ -421,12 +421,12 @@ func (s *Server) prepareUpdate(r *resource, sub string, obj, cur api.Object) err
 		return api.Invalid(r.GroupKind(), cm.Name, errs)
 	}
 	switch sub {
-	case "status", "finalize":
+	case "status", "approval", "finalize":
 		// Only the status (or the namespace's spec.finalizers) changes: start from cur.
 		fresh := r.New()
 		b, _ := json.Marshal(cur)
 		json.Unmarshal(b, fresh)
-		if sub == "status" {
+		if sub != "finalize" {
 			copyField(fresh, obj, "Status")
 		} else {
 			fresh.(*api.Namespace).Spec.Finalizers = obj.(*api.Namespace).Spec.Finalizers
@@ -454,6 +454,7 @@ func (s *Server) prepareUpdate(r *resource, sub string, obj, cur api.Object) err
 	if m.ManagedFields == nil {
 		m.ManagedFields = cm.ManagedFields
 	}
+	prepareCSRUpdate(sub, obj, cur)
 	api.Default(obj)
 	if svc, ok := obj.(*api.Service); ok && sub == "" {
 		patchAllocatedValues(svc, cur.(*api.Service))

@@ -87,6 +87,7 @@ func (s *Server) serveCreate(rq *request) error {
 	if err := checkMeta(rq, obj); err != nil {
 		return err
 	}
+	stampRequestor(rq.user, obj)
 	out, err := s.createObject(rq.ctx, rq.res, obj, opts)
 	if err != nil {
 		return err
@@ -295,6 +296,7 @@ func (s *Server) serveApply(rq *request, body []byte, opts writeOptions) error {
 		if err != nil {
 			return nil, err
 		}
+		stampRequestor(rq.user, obj)
 		obj.GetObjectMeta().ResourceVersion = ""
 		return obj, nil
 	}
