@@ -130,6 +130,8 @@ func printerFor(ri *api.ResourceInfo) kindPrinter {
 		return kindPrinter{priorityClassColumns, typed(priorityClassRow)}
 	case api.GroupKind{Group: "wasmkube.io", Kind: "SchedulingPolicy"}:
 		return kindPrinter{schedulingPolicyColumns, typed(schedulingPolicyRow)}
+	case api.GroupKind{Group: "certificates.k8s.io", Kind: "CertificateSigningRequest"}:
+		return kindPrinter{csrColumns, typed(csrRow)}
 	}
 	return kindPrinter{defaultColumns, defaultRow}
 }
