@@ -307,6 +307,9 @@ func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub st
 		if err != nil {
 			return updateResult{}, api.InternalError(err)
 		}
+		// An object stored before a field gained a default is read with it, as Kubernetes
+		// defaults on decoding from storage; else an update that keeps it would change it.
+		api.Default(cur)
 		obj, err := mutate(cur, withRV(kv.Value, kv.Revision))
 		if err != nil {
 			return updateResult{}, err
