@@ -33,6 +33,8 @@ func newBenchCmd(s *streams) *cobra.Command {
 	cmd.PersistentFlags().String("cpuprofile", "", "write a CPU profile of the whole benchmark to this file")
 	cmd.AddCommand(newBenchAPICmd(s))
 	cmd.AddCommand(newBenchSchedulerCmd(s))
+	cmd.AddCommand(newBenchStartupCmd(s))
+	cmd.AddCommand(newBenchDensityCmd(s))
 	return cmd
 }
 
