@@ -191,6 +191,6 @@ func TestPlacementEndToEnd(t *testing.T) {
 			return fmt.Errorf("conditions %+v", p.Status.Conditions)
 		})
 	}
-	explained(soloLeft, "0/6 nodes are available: 4 node(s) didn't match Pod's node affinity/selector, 2 node(s) didn't match pod anti-affinity rules.")
-	explained("web-lost", "0/6 nodes are available: 4 node(s) didn't match Pod's node affinity/selector, 2 node(s) didn't match policy same-zone.")
+	explained(soloLeft, "0/6 nodes are available: 4 node(s) didn't match Pod's node affinity/selector, 2 node(s) didn't match pod anti-affinity rules. preemption: 0/6 nodes are available: 4 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.")
+	explained("web-lost", "0/6 nodes are available: 4 node(s) didn't match Pod's node affinity/selector, 2 node(s) didn't match policy same-zone. preemption: 0/6 nodes are available: 4 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.")
 }

@@ -89,6 +89,9 @@ func (ResourcesFit) Name() string { return "NodeResourcesFit" }
 // Filter implements Filter.
 func (ResourcesFit) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
 	free := n.Allocatable.Sub(n.Requested)
+	if len(n.nominated) > 0 {
+		free = free.Sub(n.reservedFor(p))
+	}
 	switch {
 	case n.Allocatable.Pods > 0 && free.Pods < 1:
 		return false, ReasonTooManyPods

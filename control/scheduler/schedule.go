@@ -26,13 +26,17 @@ type Decision struct {
 // Message explains a failed decision in Kubernetes' words:
 // "0/5 nodes are available: 3 Insufficient memory, 2 node(s) were unschedulable."
 // Reasons are listed by count, most common first.
-func (d Decision) Message() string {
+func (d Decision) Message() string { return availability(d.Total, d.Reasons) + "." }
+
+// availability is "0/total nodes are available: n reason, ...", reasons by count, most
+// common first, ties by reason.
+func availability(total int, reasons map[string]int) string {
 	type rc struct {
 		reason string
 		n      int
 	}
-	list := make([]rc, 0, len(d.Reasons))
-	for r, n := range d.Reasons {
+	list := make([]rc, 0, len(reasons))
+	for r, n := range reasons {
 		list = append(list, rc{r, n})
 	}
 	sort.Slice(list, func(i, j int) bool {
@@ -45,11 +49,11 @@ func (d Decision) Message() string {
 	for i, r := range list {
 		parts[i] = fmt.Sprintf("%d %s", r.n, r.reason)
 	}
-	msg := fmt.Sprintf("0/%d nodes are available", d.Total)
+	msg := fmt.Sprintf("0/%d nodes are available", total)
 	if len(parts) > 0 {
 		msg += ": " + strings.Join(parts, ", ")
 	}
-	return msg + "."
+	return msg
 }
 
 // Schedule picks the best feasible node for pod: every filter must pass; among feasible nodes

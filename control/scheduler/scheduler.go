@@ -253,6 +253,14 @@ func (s *Scheduler) podChanged(p *api.Pod) {
 	key := podKey(p)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if nn := p.Status.NominatedNodeName; nn != "" && p.Spec.NodeName == "" && s.snap.NominatedNode(key) == "" &&
+		p.DeletionTimestamp == nil && !terminal(p) {
+		// Nominated by a preemption before this scheduler started (or by another): keep
+		// the room it waits for. The scheduler's own nominations are in the snapshot
+		// already, and it clears them itself.
+		pi := NewPodInfo(p)
+		s.snap.Nominate(key, nn, pi.Priority, pi.Requests)
+	}
 	switch {
 	case terminal(p):
 		s.snap.RemovePod(key)
@@ -417,7 +425,10 @@ func (s *Scheduler) loop(ctx context.Context) {
 }
 
 // decide schedules one pod against the snapshot. On success the pod is assumed on its node
-// (counted there at once, so the next decision sees it) and a bind job is returned.
+// (counted there at once, so the next decision sees it) and a bind job is returned. A pod
+// nominated to a node by an earlier preemption goes there if it fits now. A pod that fits
+// nowhere may preempt pods of lower priority (preempt); either way it waits, parked, for the
+// cluster to change.
 func (s *Scheduler) decide(key string) (bindJob, bool) {
 	ns, name := splitKey(key)
 	pod, ok := s.pods.Get(ns, name)
@@ -430,22 +441,84 @@ func (s *Scheduler) decide(key string) (bindJob, bool) {
 	start := time.Now()
 	s.snap.Prepare(pi)
 	nodes := s.snap.Nodes()
-	want := NodesToFind(len(nodes), s.cfg.PercentageOfNodesToScore, s.cfg.MinFeasibleNodesToFind)
-	d := ScheduleSample(pi, nodes, s.cfg.Filters, s.cfg.Scorers, s.cfg.Rand, s.next, want)
-	s.next = d.Next
+	var d Decision
+	if nn := s.snap.NominatedNode(key); nn != "" {
+		if ni, ok := s.snap.Node(nn); ok {
+			if ok, _ := runFilters(pi, ni, s.cfg.Filters); ok {
+				d = Decision{Node: nn, Total: len(nodes), Feasible: 1, Examined: 1}
+			}
+		}
+	}
+	if d.Node == "" {
+		want := NodesToFind(len(nodes), s.cfg.PercentageOfNodesToScore, s.cfg.MinFeasibleNodesToFind)
+		d = ScheduleSample(pi, nodes, s.cfg.Filters, s.cfg.Scorers, s.cfg.Rand, s.next, want)
+		s.next = d.Next
+	}
 	s.decisions.Add(1)
 	s.decideNanos.Add(int64(time.Since(start)))
 	if d.Node == "" {
+		pre := Preemption{}
+		if ok, why := s.snap.Eligible(pi); !ok {
+			pre.NotEligible = why
+		} else {
+			pre = s.snap.Preempt(pi, s.cfg.Filters)
+		}
+		var displaced []string
+		if pre.Node != "" {
+			displaced = s.snap.Displace(pre.Node, pi.Priority)
+			s.snap.Nominate(key, pre.Node, pi.Priority, pi.Requests)
+		}
+		msg := Explain(d, pre)
 		s.unschedulable[key] = true
 		s.attempts[key]++
 		s.mu.Unlock()
-		s.markUnschedulable(pod, d.Message())
+		if pre.Node != "" {
+			s.preempt(pod, pre, displaced)
+		}
+		s.markUnschedulable(pod, msg, pre.Node)
 		return bindJob{}, false
 	}
 	s.snap.PlacePod(pi, d.Node)
 	s.assumed[key] = d.Node
 	s.mu.Unlock()
 	return bindJob{pod: pod, node: d.Node}, true
+}
+
+// preempt makes room for pod on pre.Node: each victim gets a DisruptionTarget condition, is
+// deleted gracefully (its runner stops it within its grace period) and gets a Preempted
+// event naming the preemptor by UID, as Kubernetes words it; the pods of lower priority
+// that were nominated to the node lose their nomination. The victims' room is the pod's
+// once they are gone: the snapshot counts them until the API reports them deleted.
+func (s *Scheduler) preempt(pod *api.Pod, pre Preemption, displaced []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pods := client.Pods(s.cfg.Client)
+	cond, _ := json.Marshal(map[string]any{"status": map[string]any{"conditions": []any{map[string]any{
+		"type": api.DisruptionTarget, "status": api.ConditionTrue, "reason": "PreemptionByScheduler",
+		"message": s.cfg.Name + ": preempting to accommodate a higher priority pod", "lastTransitionTime": api.NewTime(s.cfg.Now()),
+	}}}})
+	for _, v := range pre.Victims {
+		vp := pods.Namespace(v.Namespace)
+		if _, err := vp.Patch(ctx, v.Name, client.StrategicMergePatch, cond, "status"); err != nil && !api.IsNotFound(err) {
+			s.cfg.Logger.Warn("mark preemption victim", "pod", podKey(v), "err", err)
+		}
+		err := vp.Delete(ctx, v.Name, &api.DeleteOptions{Preconditions: &api.Preconditions{UID: api.Ptr(v.UID)}})
+		switch {
+		case err == nil:
+			if s.cfg.Recorder != nil {
+				s.cfg.Recorder.Eventf(v, api.EventNormal, "Preempted", "Preempted by pod %s on node %s", pod.UID, pre.Node)
+			}
+		case !api.IsNotFound(err) && !api.IsConflict(err):
+			s.cfg.Logger.Warn("delete preemption victim", "pod", podKey(v), "preemptor", podKey(pod), "err", err)
+		}
+	}
+	for _, key := range displaced {
+		ns, name := splitKey(key)
+		_, err := pods.Namespace(ns).Patch(ctx, name, client.MergePatch, []byte(`{"status":{"nominatedNodeName":null}}`), "status")
+		if err != nil && !api.IsNotFound(err) {
+			s.cfg.Logger.Warn("clear nominated node", "pod", key, "err", err)
+		}
+	}
 }
 
 func (s *Scheduler) binder(ctx context.Context) {
@@ -497,18 +570,25 @@ func (s *Scheduler) bind(ctx context.Context, job bindJob) {
 	}
 }
 
-// markUnschedulable records PodScheduled=False with the explanation, once per distinct
-// message, and an event.
-func (s *Scheduler) markUnschedulable(p *api.Pod, msg string) {
-	for _, c := range p.Status.Conditions {
-		if c.Type == api.PodScheduled && c.Status == api.ConditionFalse && c.Message == msg {
-			return
+// markUnschedulable records PodScheduled=False with the explanation, and the node a
+// preemption nominated (if any) in status.nominatedNodeName, once per distinct message and
+// nomination, and an event.
+func (s *Scheduler) markUnschedulable(p *api.Pod, msg, nominated string) {
+	if nominated == "" || p.Status.NominatedNodeName == nominated {
+		for _, c := range p.Status.Conditions {
+			if c.Type == api.PodScheduled && c.Status == api.ConditionFalse && c.Message == msg {
+				return
+			}
 		}
 	}
-	patch, _ := json.Marshal(map[string]any{"status": map[string]any{"conditions": []any{map[string]any{
+	status := map[string]any{"conditions": []any{map[string]any{
 		"type": api.PodScheduled, "status": api.ConditionFalse, "reason": "Unschedulable",
 		"message": msg, "lastTransitionTime": api.NewTime(s.cfg.Now()),
-	}}}})
+	}}}
+	if nominated != "" {
+		status["nominatedNodeName"] = nominated
+	}
+	patch, _ := json.Marshal(map[string]any{"status": status})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err := client.Pods(s.cfg.Client).Namespace(p.Namespace).Patch(ctx, p.Name, client.StrategicMergePatch, patch, "status")

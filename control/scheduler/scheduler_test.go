@@ -128,7 +128,7 @@ func TestSchedulerPlacesAndExplains(t *testing.T) {
 		}
 		for _, c := range p.Status.Conditions {
 			if c.Type == api.PodScheduled && c.Status == api.ConditionFalse && c.Reason == "Unschedulable" {
-				if want := "0/2 nodes are available: 2 Insufficient memory."; c.Message != want {
+				if want := "0/2 nodes are available: 2 Insufficient memory. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod."; c.Message != want {
 					return fmt.Errorf("message %q, want %q", c.Message, want)
 				}
 				return nil

@@ -45,6 +45,7 @@ type PodInfo struct {
 	Pod      *api.Pod
 	Key      string // namespace/name
 	Requests Resources
+	Priority int32
 
 	// Set by Snapshot.Prepare (nil or empty when the pod has no such rules).
 	affinity     []domainTerm  // required pod affinity: the node's domain must hold a match
@@ -62,7 +63,7 @@ type PodInfo struct {
 func NewPodInfo(pod *api.Pod) *PodInfo {
 	cpu, mem := api.PodRequests(&pod.Spec)
 	return &PodInfo{Pod: pod, Key: pod.Namespace + "/" + pod.Name,
-		Requests: Resources{MilliCPU: cpu, Memory: mem, Pods: 1}}
+		Requests: Resources{MilliCPU: cpu, Memory: mem, Pods: 1}, Priority: api.PodPriority(&pod.Spec)}
 }
 
 // ModulesAnnotation lists, comma-separated, the module references (name:tag or
@@ -82,6 +83,9 @@ type NodeInfo struct {
 	Pods map[string]Resources
 	// Modules are the module references of ModulesAnnotation.
 	Modules map[string]bool
+	// nominated are pending pods that preempted pods here and wait for the room: ResourcesFit
+	// keeps their requests free from pods of no higher priority.
+	nominated []nominee
 
 	// input is the node prepared for CEL, made on first use and dropped when the node
 	// changes; inputReq is the Requested it was made with.
@@ -155,6 +159,24 @@ func (ni *NodeInfo) RemovePod(key string) {
 	}
 }
 
+type nominee struct {
+	key      string
+	priority int32
+	req      Resources
+}
+
+// reservedFor is what the pods nominated to the node keep free from p: the requests of
+// those of p's priority or higher, p itself aside, as Kubernetes counts nominated pods.
+func (ni *NodeInfo) reservedFor(p *PodInfo) Resources {
+	var r Resources
+	for _, n := range ni.nominated {
+		if n.priority >= p.Priority && n.key != p.Key {
+			r = r.Add(n.req)
+		}
+	}
+	return r
+}
+
 // PolicyInput returns the node prepared for CEL in env, made on first use and kept until the
 // node or what is placed on it changes. It is a cache: calling it does not change the node.
 func (ni *NodeInfo) PolicyInput(env *policy.SchedulingEnv) *policy.NodeInput {
@@ -188,6 +210,12 @@ type Snapshot struct {
 	withAnti map[string]struct{}
 	// domains counts nodes by label key and value: the topology domains.
 	domains map[string]map[string]int
+	// nominations are the pending pods nominated to a node by preemption, by key.
+	nominatedTo map[string]string // pod key -> node
+	nominees    map[string]nominee
+	// priorities counts placed pods (those with their object) by priority, so preemption
+	// knows at once when there is nothing of lower priority to evict.
+	priorities map[int32]int
 }
 
 type placement struct {
@@ -200,7 +228,8 @@ type placement struct {
 func NewSnapshot() *Snapshot {
 	return &Snapshot{nodes: map[string]*NodeInfo{}, placed: map[string]placement{},
 		byLabel: map[string]map[string]struct{}{}, withAnti: map[string]struct{}{},
-		domains: map[string]map[string]int{}}
+		domains: map[string]map[string]int{}, nominatedTo: map[string]string{}, nominees: map[string]nominee{},
+		priorities: map[int32]int{}}
 }
 
 func (s *Snapshot) countDomains(l map[string]string, d int) {
@@ -232,6 +261,11 @@ func (s *Snapshot) SetNode(node *api.Node) {
 			ni.AddPod(key, p.req)
 		}
 	}
+	for key, p := range s.nominatedTo {
+		if p == node.Name {
+			ni.nominated = append(ni.nominated, s.nominee(key))
+		}
+	}
 	s.dirty = true
 }
 
@@ -258,6 +292,7 @@ func (s *Snapshot) PlacePod(pi *PodInfo, nodeName string) {
 }
 
 func (s *Snapshot) place(key, nodeName string, req Resources, pod *api.Pod) {
+	s.Nominate(key, "", 0, Resources{})
 	if old, ok := s.placed[key]; ok {
 		if ni := s.nodes[old.node]; ni != nil && old.node != nodeName {
 			ni.RemovePod(key)
@@ -281,6 +316,7 @@ func (s *Snapshot) index(key string, pod *api.Pod) {
 	if pod == nil {
 		return
 	}
+	s.priorities[api.PodPriority(&pod.Spec)]++
 	for k, v := range pod.Labels {
 		set := s.byLabel[labelKey(k, v)]
 		if set == nil {
@@ -297,6 +333,10 @@ func (s *Snapshot) index(key string, pod *api.Pod) {
 func (s *Snapshot) unindex(key string, pod *api.Pod) {
 	if pod == nil {
 		return
+	}
+	pr := api.PodPriority(&pod.Spec)
+	if s.priorities[pr]--; s.priorities[pr] <= 0 {
+		delete(s.priorities, pr)
 	}
 	for k, v := range pod.Labels {
 		if set := s.byLabel[labelKey(k, v)]; set != nil {
@@ -352,8 +392,70 @@ func (s *Snapshot) matching(sel labels.Selector, namespaces map[string]bool, f f
 	}
 }
 
-// RemovePod forgets a pod.
+// RemovePod forgets a pod, and its nomination.
 func (s *Snapshot) RemovePod(key string) { s.SetPod(key, "", Resources{}) }
+
+// Nominate records that the pending pod key, of the given priority and requests, waits for
+// room on node that preemption is making ("": no longer nominated). Placing or removing the
+// pod drops its nomination.
+func (s *Snapshot) Nominate(key, node string, priority int32, req Resources) {
+	if old, ok := s.nominatedTo[key]; ok {
+		if old == node {
+			if ni := s.nodes[node]; ni != nil {
+				for i := range ni.nominated {
+					if ni.nominated[i].key == key {
+						ni.nominated[i].priority, ni.nominated[i].req = priority, req
+					}
+				}
+			}
+			return
+		}
+		if ni := s.nodes[old]; ni != nil {
+			for i := range ni.nominated {
+				if ni.nominated[i].key == key {
+					ni.nominated = append(ni.nominated[:i], ni.nominated[i+1:]...)
+					ni.gen++
+					break
+				}
+			}
+		}
+		delete(s.nominatedTo, key)
+		delete(s.nominees, key)
+	}
+	if node == "" {
+		return
+	}
+	s.nominatedTo[key] = node
+	s.nominees[key] = nominee{key: key, priority: priority, req: req}
+	if ni := s.nodes[node]; ni != nil {
+		ni.nominated = append(ni.nominated, s.nominee(key))
+		ni.gen++
+	}
+}
+
+// Displace drops the nominations to node of pods with lower priority than priority, whose
+// room a preemption by a more important pod takes, and returns their keys.
+func (s *Snapshot) Displace(node string, priority int32) []string {
+	ni := s.nodes[node]
+	if ni == nil {
+		return nil
+	}
+	var keys []string
+	for _, n := range ni.nominated {
+		if n.priority < priority {
+			keys = append(keys, n.key)
+		}
+	}
+	for _, k := range keys {
+		s.Nominate(k, "", 0, Resources{})
+	}
+	return keys
+}
+
+func (s *Snapshot) nominee(key string) nominee { return s.nominees[key] }
+
+// NominatedNode returns the node the pod key is nominated to, or "".
+func (s *Snapshot) NominatedNode(key string) string { return s.nominatedTo[key] }
 
 // Node returns a node's info.
 func (s *Snapshot) Node(name string) (*NodeInfo, bool) {
