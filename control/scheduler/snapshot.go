@@ -10,6 +10,9 @@
 // node and pod affinity, spread, untolerated PreferNoSchedule taints and module locality.
 // SchedulingPolicy objects (policies.go) add CEL filters and scores. Pending pods wait in a
 // priority queue (queue.go); a decision examines a bounded sample of nodes (ScheduleSample).
+// A pod that fits nowhere may preempt pods of lower priority (preempt.go, as kube-scheduler's
+// DefaultPreemption): the scheduler deletes the victims through the API and nominates the
+// node, whose room it keeps for the pod until it lands.
 package scheduler
 
 import (
