@@ -295,3 +295,39 @@ func scrape(t *testing.T, p *proxy.Proxy) string {
 	p.Metrics().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	return rec.Body.String()
 }
+
+// TestFrontDoorFollowsService checks that a front door moves when the Service's nodePort
+// changes and closes when the Service is deleted.
+func TestFrontDoorFollowsService(t *testing.T) {
+	h := newHarness(t)
+	_, url, _ := threeHellos(t, h, nil)
+	svcs := client.Services(h.c).Namespace("default")
+	ctx := context.Background()
+	svc, err := svcs.Get(ctx, "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := freePort(t, "127.0.0.1")
+	svc.Spec.Ports[0].NodePort = int32(moved)
+	if _, err := svcs.Update(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	c := h1Client(t)
+	newURL := fmt.Sprintf("http://127.0.0.1:%d/", moved)
+	answersFrom(t, c, newURL, 3, "hello-0", "hello-1", "hello-2")
+	refused := func(u string) func() bool {
+		return func() bool {
+			c := h1Client(t) // new connections: a closed door refuses them
+			resp, err := c.Get(u)
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err != nil
+		}
+	}
+	eventually(t, "old front door closed", refused(url))
+	if err := svcs.Delete(ctx, "hello", nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "front door closed with its Service", refused(newURL))
+}
