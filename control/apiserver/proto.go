@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -38,6 +39,8 @@ const (
 	pQty       // resource.Quantity: its string
 	pIntStr    // intstr.IntOrString
 	pTime      // metav1.Time
+	pBytes     // bytes: base64 in JSON
+	pRawJSON   // a message whose field 1 holds JSON text (metav1.FieldsV1)
 )
 
 type pfield struct {
@@ -61,7 +64,9 @@ func protoSchema() map[string]map[int]pfield {
 			5: str("uid"), 6: str("resourceVersion"), 7: num("generation"), 8: {name: "creationTimestamp", kind: pTime},
 			9: {name: "deletionTimestamp", kind: pTime}, 10: num("deletionGracePeriodSeconds"),
 			11: {name: "labels", kind: pMapString}, 12: {name: "annotations", kind: pMapString},
-			13: msgs("ownerReferences", "OwnerReference"), 14: strs("finalizers")},
+			13: msgs("ownerReferences", "OwnerReference"), 14: strs("finalizers"), 17: msgs("managedFields", "ManagedFieldsEntry")},
+		"ManagedFieldsEntry": {1: str("manager"), 2: str("operation"), 3: str("apiVersion"), 4: {name: "time", kind: pTime},
+			6: str("fieldsType"), 7: {name: "fieldsV1", kind: pRawJSON}, 8: str("subresource")},
 		"OwnerReference": {1: str("kind"), 3: str("name"), 4: str("uid"), 5: str("apiVersion"),
 			6: boolean("controller"), 7: boolean("blockOwnerDeletion")},
 		"LabelSelector":            {1: {name: "matchLabels", kind: pMapString}, 2: msgs("matchExpressions", "LabelSelectorRequirement")},
@@ -113,6 +118,15 @@ func protoSchema() map[string]map[int]pfield {
 		"ReplicaSetSpec": {1: num("replicas"), 2: msg("selector", "LabelSelector"), 3: msg("template", "PodTemplateSpec"),
 			4: num("minReadySeconds")},
 		"ReplicaSetStatus": {},
+
+		"CertificateSigningRequest": {1: msg("metadata", "ObjectMeta"), 2: msg("spec", "CertificateSigningRequestSpec"),
+			3: msg("status", "CertificateSigningRequestStatus")},
+		"CertificateSigningRequestSpec": {1: {name: "request", kind: pBytes}, 2: str("username"), 3: str("uid"),
+			4: strs("groups"), 5: strs("usages"), 7: str("signerName"), 8: num("expirationSeconds")},
+		"CertificateSigningRequestStatus": {1: msgs("conditions", "CertificateSigningRequestCondition"),
+			2: {name: "certificate", kind: pBytes}},
+		"CertificateSigningRequestCondition": {1: str("type"), 2: str("reason"), 3: str("message"),
+			4: {name: "lastUpdateTime", kind: pTime}, 5: {name: "lastTransitionTime", kind: pTime}, 6: str("status")},
 	}
 }
 
@@ -272,6 +286,20 @@ func (d *protoDecoder) value(f pfield, wire int, v uint64, b []byte, path string
 	switch f.kind {
 	case pString:
 		return string(b), len(b) > 0 || f.repeated, nil
+	case pBytes:
+		return base64.StdEncoding.EncodeToString(b), len(b) > 0, nil
+	case pRawJSON:
+		var raw []byte
+		err := eachField(b, func(num, _ int, _ uint64, sb []byte) error {
+			if num == 1 {
+				raw = sb
+			}
+			return nil
+		})
+		if err == nil && len(raw) > 0 && !json.Valid(raw) {
+			err = fmt.Errorf("%s: not JSON: %w", path, errProto)
+		}
+		return json.RawMessage(raw), len(raw) > 0, err
 	case pInt:
 		return int64(v), v != 0 || f.repeated, nil
 	case pBool:
