@@ -331,3 +331,48 @@ func TestFrontDoorFollowsService(t *testing.T) {
 	}
 	eventually(t, "front door closed with its Service", refused(newURL))
 }
+
+// TestEndpointChurn sends requests from many goroutines while the Endpoints change under them,
+// never empty: every request must succeed.
+func TestEndpointChurn(t *testing.T) {
+	h := newHarness(t)
+	_, url, _ := threeHellos(t, h, nil)
+	sets := [][]endpoint{{{"hello-0", "a"}, {"hello-1", "a"}}, {{"hello-1", "a"}, {"hello-2", "a"}}, {{"hello-2", "a"}, {"hello-0", "a"}}}
+	c := h1Client(t)
+	stop := make(chan struct{})
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				resp, err := c.Get(url)
+				if err != nil {
+					errs <- err
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					errs <- fmt.Errorf("GET = %d %q", resp.StatusCode, body)
+					return
+				}
+			}
+		})
+	}
+	for i := range 30 {
+		h.setEndpoints(t, "hello", sets[i%len(sets)])
+	}
+	close(stop)
+	wg.Wait()
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
