@@ -177,3 +177,17 @@ func BenchmarkInProcess(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDirectHTTP1 serves a hello pod from a bare net/http server on 127.0.0.1, without the
+// proxy: the difference to BenchmarkNodePortHTTP1 is what the proxy's own work costs, the
+// difference to BenchmarkInProcess what HTTP over loopback costs.
+func BenchmarkDirectHTTP1(b *testing.B) {
+	_, _, local := benchSetup(b, false)
+	pod, _ := local.local("default", "hello-0")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { pod.ServeHTTP(8080, w, r) }))
+	b.Cleanup(srv.Close)
+	c := h1Client(b)
+	for _, conc := range []int{1, 64} {
+		b.Run(fmt.Sprintf("c=%d", conc), func(b *testing.B) { run(b, conc, getter(c, srv.URL+"/")) })
+	}
+}

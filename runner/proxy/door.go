@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -93,7 +94,7 @@ func (p *Proxy) openDoor(e *entry, addr string, port int) (*door, error) {
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          nil,
+		ErrorLog:          slog.NewLogLogger(p.cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	d.h3 = &http3.Server{
 		Handler:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serveDoor(d, w, r) }),
