@@ -88,6 +88,7 @@ in tests and scale benchmarks.`,
 	f.String("memory", "", "the node's memory capacity, e.g. 8Gi (default: half the physical memory)")
 	f.Int("max-pods", 5000, "the node's pods capacity")
 	f.Int("log-port", 10250, "HTTPS port on --node-ip where the API server reads pod logs (0: none)")
+	f.Int("metrics-port", defaultMetricsPort, "port on --node-ip of the proxy's Prometheus /metrics (0: none)")
 	f.StringSlice("node-labels", nil, "labels for the node(s), key=value")
 	f.Duration("lease-renew-interval", 0, "how often node leases are renewed (default 1s; 10s with --hollow)")
 	f.String("log-level", "warn", "debug, info, warn or error")
@@ -166,12 +167,16 @@ func runRealRunner(ctx context.Context, s *streams, v *viper.Viper, c *client.Cl
 		}
 		cfg.MemoryBytes = q.Value()
 	}
-	r, err := kubelet.New(cfg)
+	metrics := ""
+	if port := v.GetInt("metrics-port"); port > 0 {
+		metrics = net.JoinHostPort(cfg.NodeIP, strconv.Itoa(port))
+	}
+	st, err := newRunnerStack(ctx, cfg, caPEM, metrics)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(s.out, "runner %s (%s) joined %s\n", cfg.NodeName, cfg.NodeIP, c.Server())
-	return ignoreCanceled(r.Run(ctx))
+	return st.run(ctx)
 }
 
 // hostNodeName is the default node name: the host name, lowercased.
@@ -180,23 +185,33 @@ func hostNodeName() string {
 	return strings.ToLower(host)
 }
 
+// defaultMetricsPort serves a runner's /metrics, as kube-proxy's 10249.
+const defaultMetricsPort = 10249
+
+// runnerOptions configure the runner that wk server and wk up run in process.
+type runnerOptions struct {
+	node, ip, dataDir string
+	logger            *slog.Logger
+}
+
 // runInProcessRunner runs the server's own Wasm runner until ctx ends, with its node at
-// 127.0.0.1 and its data under <server data-dir>/runner; the API server serves its pods' logs
+// o.ip and its data under <server data-dir>/runner; the API server serves its pods' logs
 // straight from it.
-func runInProcessRunner(ctx context.Context, srv *server.Server, node, dataDir string, log *slog.Logger) error {
-	dir := filepath.Join(dataDir, "runner")
+func runInProcessRunner(ctx context.Context, srv *server.Server, o runnerOptions) error {
+	dir := filepath.Join(o.dataDir, "runner")
 	modules, err := registry.NewSource(registry.SourceConfig{Client: srv.Client(), CacheDir: filepath.Join(dir, "modules")})
 	if err != nil {
 		return err
 	}
-	r, err := kubelet.New(kubelet.Config{Client: srv.Client(), NodeName: node, NodeIP: "127.0.0.1",
-		DataDir: dir, LeaseDuration: 10 * time.Second, Logger: log, Modules: modules})
+	st, err := newRunnerStack(ctx, kubelet.Config{Client: srv.Client(), NodeName: o.node, NodeIP: o.ip,
+		DataDir: dir, LeaseDuration: 10 * time.Second, Logger: o.logger, Modules: modules},
+		srv.Bundle().CA.CertPEM, net.JoinHostPort(o.ip, strconv.Itoa(defaultMetricsPort)))
 	if err != nil {
 		return err
 	}
-	srv.SetNodeLogs(node, r)
-	defer srv.SetNodeLogs(node, nil)
-	return ignoreCanceled(r.Run(ctx))
+	srv.SetNodeLogs(o.node, st.kubelet)
+	defer srv.SetNodeLogs(o.node, nil)
+	return st.run(ctx)
 }
 
 // plugRemoteLogs lets the API server read the logs of runners in other processes over HTTPS,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -49,6 +50,7 @@ func newServerCmd(s *streams) *cobra.Command {
 	f.String("node-name", "", "name of the in-process runner's node (default: the host name)")
 	f.Duration("node-monitor-grace-period", 0, "how long a node may miss lease renewals before it is NotReady (default 40s)")
 	f.Duration("pod-eviction-timeout", -1, "how long a node stays NotReady before its pods are replaced elsewhere (default 5s)")
+	f.String("load-balancer-pool", "127.0.100.0/24", "where LoadBalancer Services get their EXTERNAL-IP (a CIDR)")
 	f.String("log-level", "warn", "debug, info, warn or error")
 	return cmd
 }
@@ -76,6 +78,11 @@ func serverConfig(v *viper.Viper, s *streams) (server.Config, error) {
 	if d := v.GetDuration("pod-eviction-timeout"); d >= 0 {
 		cfg.PodEvictionTimeout = &d
 	}
+	if pool := v.GetString("load-balancer-pool"); pool != "" {
+		if cfg.LoadBalancerPool, err = netip.ParsePrefix(pool); err != nil {
+			return server.Config{}, fmt.Errorf("--load-balancer-pool %q: want a CIDR such as 127.0.100.0/24", pool)
+		}
+	}
 	cfg.Logger = log
 	return cfg, cfg.Validate()
 }
@@ -101,7 +108,7 @@ func runServer(ctx context.Context, s *streams, cfg server.Config, v *viper.Vipe
 		if node == "" {
 			node = hostNodeName()
 		}
-		return runInProcessRunner(ctx, srv, node, cfg.DataDir, cfg.Logger)
+		return runInProcessRunner(ctx, srv, runnerOptions{node: node, ip: "127.0.0.1", dataDir: cfg.DataDir, logger: cfg.Logger})
 	}
 	<-ctx.Done()
 	return nil

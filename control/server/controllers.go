@@ -8,7 +8,8 @@ import (
 )
 
 // runControllers runs the controller manager (ReplicaSet, Deployment, garbage collector,
-// Endpoints, node lifecycle, Namespace) until ctx ends.
+// Endpoints, node lifecycle, Namespace, Job, taint eviction, load balancer addresses, and the
+// signer of runners' certificates) until ctx ends.
 func (s *Server) runControllers(ctx context.Context) error {
 	nl := nodelifecycle.Default()
 	if s.cfg.NodeMonitorGracePeriod > 0 {
@@ -17,7 +18,8 @@ func (s *Server) runControllers(ctx context.Context) error {
 	if s.cfg.PodEvictionTimeout != nil {
 		nl.EvictionTimeout = *s.cfg.PodEvictionTimeout
 	}
-	m, err := manager.New(manager.Config{Client: s.client, Identity: s.cfg.Identity, NodeLifecycle: nl, Logger: s.cfg.Logger})
+	m, err := manager.New(manager.Config{Client: s.client, Identity: s.cfg.Identity, NodeLifecycle: nl,
+		CA: s.bundle.CA, LoadBalancerPool: s.cfg.LoadBalancerPool, Logger: s.cfg.Logger})
 	if err != nil {
 		return err
 	}

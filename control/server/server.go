@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -48,6 +49,8 @@ type Config struct {
 	// PodEvictionTimeout is how long a node stays NotReady before its pods are deleted so
 	// their controllers replace them elsewhere (nil: the node lifecycle default, 5s).
 	PodEvictionTimeout *time.Duration
+	// LoadBalancerPool is where LoadBalancer Services get their addresses (127.0.100.0/24).
+	LoadBalancerPool netip.Prefix
 	// CompactInterval is how often etcd history is compacted (5m).
 	CompactInterval time.Duration
 	// UnsafeNoFsync disables etcd fsync: tests and benchmarks only; acknowledged writes may be

@@ -10,18 +10,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/wasmkube/wasmkube/control/client"
 	"github.com/wasmkube/wasmkube/control/controller"
+	"github.com/wasmkube/wasmkube/control/csr"
 	"github.com/wasmkube/wasmkube/control/deployment"
 	"github.com/wasmkube/wasmkube/control/endpoints"
 	"github.com/wasmkube/wasmkube/control/gc"
 	"github.com/wasmkube/wasmkube/control/job"
 	"github.com/wasmkube/wasmkube/control/namespace"
 	"github.com/wasmkube/wasmkube/control/nodelifecycle"
+	"github.com/wasmkube/wasmkube/control/pki"
 	"github.com/wasmkube/wasmkube/control/replicaset"
+	"github.com/wasmkube/wasmkube/control/servicelb"
 	"github.com/wasmkube/wasmkube/control/taint"
 )
 
@@ -33,6 +37,11 @@ type Config struct {
 	Identity string
 	// NodeLifecycle is the failure detection setting (nodelifecycle.Default()).
 	NodeLifecycle nodelifecycle.Config
+	// CA signs runners' certificate requests (control/csr); nil runs no signer.
+	CA *pki.CA
+	// LoadBalancerPool is where LoadBalancer Services get their addresses
+	// (servicelb.DefaultPool when zero).
+	LoadBalancerPool netip.Prefix
 	// Now is the clock (time.Now).
 	Now func() time.Time
 	// Logger receives the controllers' errors (discarded when nil).
@@ -90,8 +99,8 @@ func (m *Manager) Run(ctx context.Context) error {
 		return client.NewRecorder(c, client.RecorderConfig{Component: component, Host: cfg.Identity, Now: cfg.Now})
 	}
 	rsRec, dRec, nodeRec, taintRec := recorder(replicaset.Name), recorder(deployment.Name), recorder(nodelifecycle.Name), recorder(taint.Name)
-	jobRec := recorder(job.Name)
-	recorders := []*client.Recorder{rsRec, dRec, nodeRec, taintRec, jobRec}
+	jobRec, csrRec, lbRec := recorder(job.Name), recorder(csr.Name), recorder(servicelb.Name)
+	recorders := []*client.Recorder{rsRec, dRec, nodeRec, taintRec, jobRec, csrRec, lbRec}
 	log := func(name string) *slog.Logger { return cfg.Logger.With("controller", name) }
 
 	var runners []runner
@@ -111,7 +120,11 @@ func (m *Manager) Run(ctx context.Context) error {
 		add(namespace.New(namespace.Config{Client: c, Informers: inf, Logger: log("namespace")})),
 		add(taint.New(taint.Config{Client: c, Informers: inf, Recorder: taintRec, Now: cfg.Now, Logger: log("taint")})),
 		add(job.New(job.Config{Client: c, Informers: inf, Recorder: jobRec, Now: cfg.Now, Logger: log("job")})),
+		add(servicelb.New(servicelb.Config{Client: c, Informers: inf, Pool: cfg.LoadBalancerPool, Recorder: lbRec, Logger: log("servicelb")})),
 	)
+	if cfg.CA != nil {
+		err = errors.Join(err, add(csr.New(csr.Config{Client: c, Informers: inf, CA: cfg.CA, Recorder: csrRec, Now: cfg.Now, Logger: log("csr")})))
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
