@@ -109,7 +109,7 @@ func (p *Proxy) forward(rp *routePort, w *statusWriter, r *http.Request) {
 		default:
 			sm.error(reasonUpstream)
 		}
-		if w.wrote || (sent && !idempotent(r.Method)) || (body != nil && !body.rewind()) {
+		if w.wrote || r.Context().Err() != nil || (sent && !idempotent(r.Method)) || (body != nil && !body.rewind()) {
 			break
 		}
 	}
