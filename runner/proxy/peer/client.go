@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -49,8 +51,9 @@ type Client struct {
 	dialTimeout time.Duration
 	quic        *quic.Config
 
-	ctx    context.Context // canceled by Close: aborts dials
-	cancel context.CancelFunc
+	ctx      context.Context // canceled by Close: aborts dials
+	cancel   context.CancelFunc
+	watchers sync.WaitGroup // one per connection, reading the peer's goaway
 
 	mu     sync.Mutex
 	udp    *net.UDPConn    // created by the first dial
@@ -65,6 +68,16 @@ type peerConn struct {
 	ready chan struct{} // closed when the dial is over; then conn or err is set
 	conn  *quic.Conn
 	err   error
+
+	inflight atomic.Int64 // requests using conn
+	draining atomic.Bool  // the peer sent a goaway: close conn when inflight drops to 0
+}
+
+// release ends one request on pc, closing a draining connection after its last request.
+func (pc *peerConn) release() {
+	if pc.inflight.Add(-1) == 0 && pc.draining.Load() {
+		pc.conn.CloseWithError(codeNoError, "drained")
+	}
 }
 
 // NewClient returns a Client; it dials nothing until the first request.
@@ -88,6 +101,7 @@ func NewClient(cfg ClientConfig) *Client {
 		quic:        quicConfig(timeout),
 		peers:       map[string]*peerConn{},
 	}
+	c.quic.MaxIncomingUniStreams = 1 // the goaway
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c
 }
@@ -169,6 +183,7 @@ func (c *Client) Close() error {
 			pc.conn.CloseWithError(codeNoError, "client closed")
 		}
 	}
+	c.watchers.Wait()
 	if tr != nil {
 		tr.Close()
 		udp.Close()
@@ -239,6 +254,31 @@ func (c *Client) dial(pc *peerConn) {
 		c.log.Debug("peer connection closed", "peer", pc.addr, "err", context.Cause(conn.Context()))
 		c.drop(pc)
 	})
+	c.watchers.Go(func() { c.watchGoaway(pc) })
+}
+
+// watchGoaway waits for the peer's goaway on pc: then later requests go to a new connection, and
+// pc closes once the requests on it are answered. It returns when pc closes.
+func (c *Client) watchGoaway(pc *peerConn) {
+	for {
+		st, err := pc.conn.AcceptUniStream(pc.conn.Context())
+		if err != nil {
+			return
+		}
+		msg, err := io.ReadAll(io.LimitReader(st, 128))
+		last, ok := parseLastStream(string(msg))
+		if err != nil || !ok || !strings.HasPrefix(string(msg), "goaway;") {
+			c.log.Warn("peer sent a malformed goaway", "peer", pc.addr, "message", string(msg), "err", err)
+			st.CancelRead(codeCanceled)
+			continue
+		}
+		c.log.Debug("peer is going away", "peer", pc.addr, "last stream", last)
+		c.drop(pc)
+		pc.draining.Store(true)
+		if pc.inflight.Load() == 0 {
+			pc.conn.CloseWithError(codeNoError, "drained")
+		}
+	}
 }
 
 func (c *Client) dialQUIC(addr string) (*quic.Conn, error) {
@@ -290,22 +330,24 @@ func (c *Client) drop(pc *peerConn) {
 // stream's writer, which closes it.
 func (c *Client) send(pc *peerConn, t Target, req *http.Request) (_ *http.Response, bodyUsed bool, _ error) {
 	ctx := req.Context()
+	pc.inflight.Add(1)
 	st, err := pc.conn.OpenStreamSync(ctx)
 	if err != nil {
+		pc.release()
 		if pc.conn.Context().Err() != nil {
 			c.drop(pc)
 		}
 		return nil, false, fmt.Errorf("open stream: %w: %w", ErrNotSent, err)
 	}
-	x := &exchange{st: st, conn: pc.conn, done: make(chan struct{})}
+	x := &exchange{c: c, pc: pc, st: st, done: make(chan struct{})}
 	x.stop = context.AfterFunc(ctx, x.abort)
 	out := outgoing(req, t)
 	go x.write(out)
 
-	br := bufio.NewReaderSize(st, 8<<10)
+	x.br = bufio.NewReaderSize(st, 4<<10)
 	var resp *http.Response
 	for {
-		resp, err = http.ReadResponse(br, out)
+		resp, err = http.ReadResponse(x.br, out)
 		if err != nil {
 			x.finish(false)
 			return nil, true, x.failure(ctx, err)
@@ -316,6 +358,14 @@ func (c *Client) send(pc *peerConn, t Target, req *http.Request) (_ *http.Respon
 		}
 	}
 	resp.Request = req
+	// The server closes the stream after each response and says so; that is not the peer's
+	// business with the caller.
+	if resp.Close {
+		resp.Close = false
+		if resp.Header.Get("Connection") == "close" {
+			resp.Header.Del("Connection")
+		}
+	}
 	if resp.Body == http.NoBody {
 		x.finish(true)
 		return resp, true, nil
@@ -372,8 +422,10 @@ func closeBody(req *http.Request) {
 
 // exchange is one request's stream on the client side.
 type exchange struct {
+	c    *Client
+	pc   *peerConn
 	st   *quic.Stream
-	conn *quic.Conn
+	br   *bufio.Reader
 	stop func() bool // stops the context watch
 
 	done     chan struct{} // closed when write returns
@@ -395,6 +447,11 @@ func (x *exchange) write(out *http.Request) {
 	err := out.Write(bw)
 	if err == nil {
 		err = bw.Flush()
+	}
+	if err == nil {
+		// FIN now, in the request's last packet: the server serves one request per stream. This
+		// fails only if the stream was canceled meanwhile, which reading the response reports.
+		x.st.Close()
 	}
 	if err != nil {
 		x.writeErr, x.localErr = err, sw.err == nil
@@ -421,18 +478,42 @@ func (x *exchange) finish(complete bool) {
 		if complete {
 			code = codeNoError
 		}
-		// Stop receiving: the response is whole or unwanted; the server's FIN may never be read.
-		x.st.CancelRead(code)
+		// The server's FIN normally comes with the end of the response: read it (without
+		// waiting) to complete the stream; only if it is not there yet, tell the server to stop.
+		if !complete || !x.finRead() {
+			x.st.CancelRead(code)
+		}
 		select {
 		case <-x.done:
-			if x.writeErr == nil {
-				x.st.Close() // the request was whole: tell the server there is nothing more
-			}
 		default:
 			// The peer answered before taking the whole body; stop sending it.
 			x.st.CancelWrite(code)
 		}
+		x.pc.release()
 	})
+}
+
+// finRead reports whether the stream's FIN was there to read after the response.
+func (x *exchange) finRead() bool {
+	if x.br.Buffered() > 0 {
+		return false // the response is followed by junk
+	}
+	x.st.SetReadDeadline(time.Now())
+	var b [1]byte
+	for range 2 { // the first Read may only take the FIN in
+		if _, err := x.st.Read(b[:]); err != nil {
+			if err == io.EOF {
+				return true
+			}
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				return false
+			}
+			continue
+		}
+		return false
+	}
+	return false
 }
 
 // failure explains why the response could not be read.
@@ -447,7 +528,9 @@ func (x *exchange) failure(ctx context.Context, err error) error {
 		}
 	default:
 	}
-	if notSent(x.st, x.conn, err) {
+	if notSent(x.st, x.pc.conn, err) {
+		// Refused streams and shutdowns both mean the connection is going away.
+		x.c.drop(x.pc)
 		return fmt.Errorf("read response: %w: %w", ErrNotSent, err)
 	}
 	if connClosing(err) {
@@ -491,7 +574,7 @@ func notSent(st *quic.Stream, conn *quic.Conn, err error) bool {
 	}
 	var ae *quic.ApplicationError
 	if errors.As(cause, &ae) && ae.Remote && ae.ErrorCode == codeShutdown {
-		last, ok := parseShutdownReason(ae.ErrorMessage)
+		last, ok := parseLastStream(ae.ErrorMessage)
 		return ok && int64(st.StreamID()) > last
 	}
 	// The peer refused the handshake (its verdict on our certificate arrives after our side of

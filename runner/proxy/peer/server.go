@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,16 +47,14 @@ type Server struct {
 	http    *http.Server
 	streams *streamListener
 
-	ctx    context.Context // canceled by Close: stops accepting connections and streams
+	ctx    context.Context // canceled by Close: stops accepting connections
 	cancel context.CancelFunc
 	accept sync.WaitGroup // the accept loops
 	served chan struct{}  // closed when http.Serve returns
 
-	mu    sync.Mutex
-	conns map[*serverConn]struct{}
-
-	active       atomic.Int64  // streams handed to the HTTP server and not yet closed
-	streamClosed chan struct{} // signaled when a stream closes, for Close to recount active
+	mu      sync.Mutex
+	conns   map[*serverConn]struct{}
+	closing bool
 
 	accepted  atomic.Int64 // connections accepted, for tests and metrics
 	closeOnce sync.Once
@@ -64,10 +64,13 @@ type Server struct {
 type serverConn struct {
 	conn *quic.Conn
 	tls  *tls.ConnectionState
-	last atomic.Int64 // highest stream ID handed to a handler, -1 for none
+
+	mu       sync.Mutex
+	last     int64 // highest stream ID handed to a handler, -1 for none
+	draining bool  // a goaway was sent: refuse further streams
 }
 
-// connKey is the context key under which a stream's request finds its *serverConn.
+// connKey is the context key under which a stream's request finds its *streamConn.
 type connKey struct{}
 
 // Listen starts a Server on cfg.Addr. The returned Server accepts connections until Close.
@@ -91,7 +94,9 @@ func Listen(cfg ServerConfig) (*Server, error) {
 		return nil, fmt.Errorf("listen for peers on %s: %w", cfg.Addr, err)
 	}
 	tr := &quic.Transport{Conn: udp, StatelessResetKey: statelessResetKey(cfg.TLS)}
-	ln, err := tr.Listen(withALPN(cfg.TLS), quicConfig(DefaultDialTimeout))
+	qc := quicConfig(DefaultDialTimeout)
+	qc.MaxIncomingUniStreams = -1 // clients open none
+	ln, err := tr.Listen(withALPN(cfg.TLS), qc)
 	if err != nil {
 		tr.Close()
 		udp.Close()
@@ -105,21 +110,20 @@ func Listen(cfg ServerConfig) (*Server, error) {
 		ln:      ln,
 		streams: newStreamListener(udp.LocalAddr()),
 		served:  make(chan struct{}),
-
-		streamClosed: make(chan struct{}, 1),
-		conns:        map[*serverConn]struct{}{},
+		conns:   map[*serverConn]struct{}{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.http = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       maxIdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, connKey{}, c.(*streamConn).sc)
+			return context.WithValue(ctx, connKey{}, c.(*streamConn))
 		},
 		DisableGeneralOptionsHandler: true,
 	}
+	// One request per stream: the server closes the stream after the response.
+	s.http.SetKeepAlivesEnabled(false)
 	go func() {
 		defer close(s.served)
 		s.http.Serve(s.streams)
@@ -133,38 +137,66 @@ func (s *Server) Addr() *net.UDPAddr {
 	return s.udp.LocalAddr().(*net.UDPAddr)
 }
 
-// Close stops accepting connections and streams, lets requests in flight finish for a few seconds,
-// then closes every connection, telling each peer which of its streams were served so that it can
-// resend the others elsewhere. It is safe to call more than once.
+// Close shuts the server down gracefully: it stops accepting connections, tells each client which
+// of its streams it accepted (a goaway: the client sends later requests elsewhere, and closes the
+// connection once its requests in flight are answered), and waits a few seconds for that. Then it
+// closes what is left, naming the last stream served in the close reason, so that clients learn
+// which requests never ran (ErrNotSent). It is safe to call more than once.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.ln.Close()
 		s.cancel()
-		s.accept.Wait()
-		// A stream ends when its client has read the response and said so (FIN) or gave up, so
-		// closing the connections after that loses no response in flight.
+		s.mu.Lock()
+		s.closing = true
+		conns := make([]*serverConn, 0, len(s.conns))
+		for sc := range s.conns {
+			conns = append(conns, sc)
+		}
+		s.mu.Unlock()
+		for _, sc := range conns {
+			s.goaway(sc)
+		}
 		grace := time.NewTimer(closeGrace)
 	wait:
-		for s.active.Load() > 0 {
+		for _, sc := range conns {
 			select {
-			case <-s.streamClosed:
+			case <-sc.conn.Context().Done():
 			case <-grace.C:
-				s.log.Warn("peer server closing with requests in flight", "addr", s.Addr(), "streams", s.active.Load())
+				s.log.Warn("peer server closing connections with requests in flight", "addr", s.Addr())
 				break wait
 			}
 		}
 		grace.Stop()
+		for _, sc := range conns {
+			sc.mu.Lock()
+			last := sc.last
+			sc.mu.Unlock()
+			sc.conn.CloseWithError(codeShutdown, shutdownReason(last))
+		}
+		s.accept.Wait()
 		s.http.Close()
 		<-s.served
-		s.mu.Lock()
-		for sc := range s.conns {
-			sc.conn.CloseWithError(codeShutdown, shutdownReason(sc.last.Load()))
-		}
-		s.mu.Unlock()
 		s.tr.Close()
 		s.udp.Close()
 	})
 	return nil
+}
+
+// goaway makes sc refuse new streams and tells the client the last one it accepted.
+func (s *Server) goaway(sc *serverConn) {
+	sc.mu.Lock()
+	sc.draining = true
+	last := sc.last
+	sc.mu.Unlock()
+	st, err := sc.conn.OpenUniStream()
+	if err == nil {
+		_, err = io.WriteString(st, goawayMessage(last))
+		st.Close()
+	}
+	if err != nil {
+		s.log.Debug("peer goaway not sent", "peer", sc.conn.RemoteAddr(), "err", err)
+		sc.conn.CloseWithError(codeShutdown, shutdownReason(last))
+	}
 }
 
 // acceptConns accepts connections until Close.
@@ -179,41 +211,48 @@ func (s *Server) acceptConns() {
 		}
 		s.accepted.Add(1)
 		state := conn.ConnectionState().TLS
-		sc := &serverConn{conn: conn, tls: &state}
-		sc.last.Store(-1)
+		sc := &serverConn{conn: conn, tls: &state, last: -1}
 		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			conn.CloseWithError(codeShutdown, shutdownReason(-1))
+			continue
+		}
 		s.conns[sc] = struct{}{}
 		s.mu.Unlock()
 		s.accept.Go(func() { s.acceptStreams(sc) })
 	}
 }
 
-// acceptStreams hands each stream of sc to the HTTP server until sc dies or Close.
+// acceptStreams hands each stream of sc to the HTTP server, or refuses it once sc is draining,
+// until sc closes.
 func (s *Server) acceptStreams(sc *serverConn) {
 	defer func() {
-		if sc.conn.Context().Err() != nil {
-			s.mu.Lock()
-			delete(s.conns, sc)
-			s.mu.Unlock()
-		}
+		s.mu.Lock()
+		delete(s.conns, sc)
+		s.mu.Unlock()
 	}()
 	for {
-		st, err := sc.conn.AcceptStream(s.ctx)
+		st, err := sc.conn.AcceptStream(sc.conn.Context())
 		if err != nil {
-			if s.ctx.Err() == nil {
-				s.log.Debug("peer connection closed", "peer", sc.conn.RemoteAddr(), "err", err)
-			}
+			s.log.Debug("peer connection closed", "peer", sc.conn.RemoteAddr(), "err", err)
 			return
 		}
-		s.active.Add(1)
-		select {
-		case s.streams.conns <- &streamConn{Stream: st, sc: sc, srv: s}:
-			sc.last.Store(int64(st.StreamID()))
-		case <-s.ctx.Done():
-			s.active.Add(-1)
+		sc.mu.Lock()
+		if sc.draining {
+			sc.mu.Unlock()
 			st.CancelRead(codeRefused)
 			st.CancelWrite(codeRefused)
-			return
+			continue
+		}
+		sc.last = int64(st.StreamID())
+		sc.mu.Unlock()
+		select {
+		case s.streams.conns <- &streamConn{Stream: st, sc: sc}:
+		case <-s.streams.done:
+			// Only after every connection closed; the client sees the close, not this.
+			st.CancelRead(codeRefused)
+			st.CancelWrite(codeRefused)
 		}
 	}
 }
@@ -226,8 +265,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Header.Del(TargetHeader)
-	if sc, ok := r.Context().Value(connKey{}).(*serverConn); ok {
-		r.TLS = sc.tls
+	c, _ := r.Context().Value(connKey{}).(*streamConn)
+	if c != nil {
+		r.TLS = c.sc.tls
+		defer c.handlerDone.Store(true)
 	}
 	if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
 		s.log.Debug("peer request: full duplex unavailable", "err", err)
@@ -240,9 +281,14 @@ func shutdownReason(last int64) string {
 	return "shutdown; last stream " + strconv.FormatInt(last, 10)
 }
 
-// parseShutdownReason returns the last stream ID from a shutdownReason.
-func parseShutdownReason(reason string) (int64, bool) {
-	v, ok := strings.CutPrefix(reason, "shutdown; last stream ")
+// goawayMessage is what the server writes on a unidirectional stream when it starts draining.
+func goawayMessage(last int64) string {
+	return "goaway; last stream " + strconv.FormatInt(last, 10)
+}
+
+// parseLastStream returns the last stream ID from a shutdownReason or goawayMessage.
+func parseLastStream(s string) (int64, bool) {
+	_, v, ok := strings.Cut(s, "; last stream ")
 	if !ok {
 		return 0, false
 	}
@@ -253,37 +299,150 @@ func parseShutdownReason(reason string) (int64, bool) {
 // quicConfig is the QUIC configuration of both sides.
 func quicConfig(handshake time.Duration) *quic.Config {
 	return &quic.Config{
-		HandshakeIdleTimeout:  handshake,
-		MaxIdleTimeout:        maxIdleTimeout,
-		KeepAlivePeriod:       keepAlivePeriod,
-		MaxIncomingStreams:    maxStreams,
-		MaxIncomingUniStreams: -1,
+		HandshakeIdleTimeout: handshake,
+		MaxIdleTimeout:       maxIdleTimeout,
+		KeepAlivePeriod:      keepAlivePeriod,
+		MaxIncomingStreams:   maxStreams,
 	}
 }
 
 // streamConn is one request stream as the net.Conn net/http serves.
+//
+// The client closes its side of the stream (FIN) as soon as the request is written, so that a
+// request costs one packet each way. net/http's server, though, takes the end of its input for a
+// client that went away and cancels the request's context, so Read hides the FIN: after it, Read
+// blocks until its deadline (net/http aborts its background read that way), until the client
+// cancels the stream, or until the stream is closed.
+//
+// Writes net/http makes after the handler returned (the end of the response) are held until Close,
+// so that the FIN goes in the same packet as the last bytes.
 type streamConn struct {
 	*quic.Stream
-	sc     *serverConn
-	srv    *Server
-	closed sync.Once
+	sc          *serverConn
+	handlerDone atomic.Bool
+
+	wmu    sync.Mutex
+	tail   []byte // writes held after the handler returned
+	closed bool   // the FIN was sent
+
+	mu       sync.Mutex
+	eof      bool          // the client's FIN was read
+	deadline time.Time     // read deadline
+	wake     chan struct{} // closed when the deadline changes, if a Read waits after the FIN
 }
 
 func (c *streamConn) LocalAddr() net.Addr  { return c.sc.conn.LocalAddr() }
 func (c *streamConn) RemoteAddr() net.Addr { return c.sc.conn.RemoteAddr() }
 
-// Close ends the response (FIN) and discards what the client may still send.
-func (c *streamConn) Close() error {
-	var err error
-	c.closed.Do(func() {
-		c.Stream.CancelRead(codeNoError)
-		err = c.Stream.Close()
-		c.srv.active.Add(-1)
-		select {
-		case c.srv.streamClosed <- struct{}{}:
-		default:
+func (c *streamConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	eof := c.eof
+	c.mu.Unlock()
+	if !eof {
+		n, err := c.Stream.Read(p)
+		if err != io.EOF {
+			return n, err
 		}
-	})
+		c.mu.Lock()
+		c.eof = true
+		c.mu.Unlock()
+		if n > 0 {
+			return n, nil
+		}
+	}
+	return 0, c.waitAfterEOF()
+}
+
+// waitAfterEOF blocks a Read after the client's FIN; see streamConn.
+func (c *streamConn) waitAfterEOF() error {
+	for {
+		c.mu.Lock()
+		deadline := c.deadline
+		if c.wake == nil {
+			c.wake = make(chan struct{})
+		}
+		wake := c.wake
+		c.mu.Unlock()
+		var timer *time.Timer
+		var expired <-chan time.Time
+		if !deadline.IsZero() {
+			d := time.Until(deadline)
+			if d <= 0 {
+				return os.ErrDeadlineExceeded
+			}
+			timer = time.NewTimer(d)
+			expired = timer.C
+		}
+		var err error
+		select {
+		case <-wake:
+		case <-expired:
+			err = os.ErrDeadlineExceeded
+		case <-c.Stream.Context().Done():
+			// Closed by us, canceled by the client (STOP_SENDING), or the connection died.
+			err = io.EOF
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (c *streamConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.deadline = t
+	if c.wake != nil {
+		close(c.wake)
+		c.wake = nil
+	}
+	c.mu.Unlock()
+	return c.Stream.SetReadDeadline(t)
+}
+
+func (c *streamConn) SetDeadline(t time.Time) error {
+	c.SetReadDeadline(t)
+	return c.Stream.SetWriteDeadline(t)
+}
+
+func (c *streamConn) Write(p []byte) (int, error) {
+	if c.handlerDone.Load() {
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		if c.closed {
+			return 0, net.ErrClosed
+		}
+		c.tail = append(c.tail, p...)
+		return len(p), nil
+	}
+	return c.Stream.Write(p)
+}
+
+// CloseWrite ends the response (FIN). net/http calls it before it lingers on a connection whose
+// request body was left unread.
+func (c *streamConn) CloseWrite() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	if len(c.tail) > 0 {
+		_, err := c.Stream.Write(c.tail)
+		c.tail = nil
+		if err != nil {
+			return err
+		}
+	}
+	return c.Stream.Close()
+}
+
+// Close ends the response (FIN) and discards whatever the client may still send.
+func (c *streamConn) Close() error {
+	err := c.CloseWrite()
+	c.Stream.CancelRead(codeNoError)
 	return err
 }
 
