@@ -40,6 +40,7 @@ type densityFigures struct {
 	HeapBeforeMB    float64 `json:"runner_heap_before_mb"`
 	HeapAfterMB     float64 `json:"runner_heap_after_mb"`
 	HeapPerPodKB    float64 `json:"heap_per_pod_kb"`
+	CPUMsPerPod     float64 `json:"runner_cpu_ms_per_pod"`
 	BudgetMB        float64 `json:"memory_budget_mb"`
 	ElapsedS        float64 `json:"elapsed_s"`
 	PodsPerSec      float64 `json:"pods_per_s"`
@@ -197,6 +198,10 @@ func benchDensity(ctx context.Context, s *streams, o benchDensityOptions) error 
 	progress("pushed %s (%d bytes); with the warm-up pod running: RSS %.1f MB, Go heap %.1f MB", image, len(wasm), fig.RSSBeforeMB, fig.HeapBeforeMB)
 
 	progress("creating up to %d pods in batches of %d (time limit %v, memory budget %.0f MB)", o.pods, o.batch, o.timeout, fig.BudgetMB)
+	cpuBefore, err := procCPUSeconds(runner.pid())
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	deadline := start.Add(o.timeout)
 	rss := fig.RSSBeforeMB
@@ -225,10 +230,20 @@ func benchDensity(ctx context.Context, s *streams, o benchDensityOptions) error 
 			fig.Pods, time.Since(start).Seconds(), rss, perPodKB(rss-fig.RSSBeforeMB, fig.Pods), runner.heapMB())
 		if why != "" {
 			fig.Stopped = why
+			if out := runner.output(); out != "" {
+				progress("the runner's last output:\n%s", out)
+			}
 			break
 		}
 	}
 	fig.ElapsedS = time.Since(start).Seconds()
+	cpuAfter, err := procCPUSeconds(runner.pid())
+	if err != nil {
+		return err
+	}
+	if fig.Pods > 0 {
+		fig.CPUMsPerPod = math.Round((cpuAfter-cpuBefore)*1e4/float64(fig.Pods)) / 10
+	}
 	fig.PodsPerSec = float64(fig.Pods) / fig.ElapsedS
 	fig.RSSAfterMB, fig.HeapAfterMB = rss, runner.heapMB()
 	fig.RSSPerPodKB = perPodKB(fig.RSSAfterMB-fig.RSSBeforeMB, fig.Pods)
@@ -236,8 +251,8 @@ func benchDensity(ctx context.Context, s *streams, o benchDensityOptions) error 
 	if fig.Stopped != "" {
 		progress("stopped early at %d of %d pods: %s", fig.Pods, o.pods, fig.Stopped)
 	}
-	progress("%d pods held; runner RSS %.0f -> %.0f MB: %.1f KB per pod (Go heap %.1f KB per pod)",
-		fig.Pods, fig.RSSBeforeMB, fig.RSSAfterMB, fig.RSSPerPodKB, fig.HeapPerPodKB)
+	progress("%d pods held; runner RSS %.0f -> %.0f MB: %.1f KB per pod (Go heap %.1f KB per pod); runner CPU %.1f ms per pod started",
+		fig.Pods, fig.RSSBeforeMB, fig.RSSAfterMB, fig.RSSPerPodKB, fig.HeapPerPodKB, fig.CPUMsPerPod)
 	line, _ := json.Marshal(fig)
 	fmt.Fprintln(s.out, string(line))
 	return nil
@@ -286,7 +301,7 @@ func densityBatch(ctx context.Context, tr *readyTracker, image string, first, n 
 		select {
 		case <-ch:
 		case <-tr.done:
-			return 0, "", tr.err()
+			return 0, "", errors.New("the pod watch stopped")
 		case <-ctx.Done():
 			return 0, "", ctx.Err()
 		case <-timer.C:
@@ -500,6 +515,27 @@ func procRSSMB(pid int) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("read the memory of process %d: no VmRSS in /proc status", pid)
+}
+
+// procCPUSeconds reads the user and system CPU time a process has used from /proc/PID/stat.
+func procCPUSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read the CPU time of process %d: %w", pid, err)
+	}
+	// The command name, in parentheses, may hold spaces; fields are counted after it.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("read the CPU time of process %d: malformed /proc stat", pid)
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("read the CPU time of process %d: malformed /proc stat", pid)
+	}
+	const clockTicks = 100 // USER_HZ, 100 on every Linux architecture Go supports
+	return (utime + stime) / clockTicks, nil
 }
 
 // memTotal is the machine's physical memory (/proc/meminfo MemTotal); 16 GiB when unknown.

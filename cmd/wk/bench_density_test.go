@@ -9,7 +9,7 @@ import (
 func TestBenchDensity(t *testing.T) {
 	wk := wkBin(t)
 	fields := []string{"module", "target", "pods", "runner", "runner_rss_before_mb", "runner_rss_after_mb", "rss_per_pod_kb",
-		"runner_heap_before_mb", "runner_heap_after_mb", "heap_per_pod_kb", "idle_runner_rss_mb", "idle_server_rss_mb"}
+		"runner_heap_before_mb", "runner_heap_after_mb", "heap_per_pod_kb", "runner_cpu_ms_per_pod", "idle_runner_rss_mb", "idle_server_rss_mb"}
 	tests := []struct {
 		name     string
 		args     []string
@@ -53,6 +53,17 @@ func TestProcRSS(t *testing.T) {
 				t.Errorf("procRSSMB(%d) = %v, %v", tt.pid, mb, err)
 			}
 		})
+	}
+}
+
+func TestProcCPUSeconds(t *testing.T) {
+	busy := 0
+	for i := range 50_000_000 { // some CPU time to see
+		busy += i
+	}
+	s, err := procCPUSeconds(os.Getpid())
+	if err != nil || s <= 0 || busy == 0 {
+		t.Errorf("procCPUSeconds = %v, %v", s, err)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wasmkube/wasmkube/control/api"
 	"github.com/wasmkube/wasmkube/control/client"
+	"github.com/wasmkube/wasmkube/control/informer"
 	"github.com/wasmkube/wasmkube/control/registry"
 	"github.com/wasmkube/wasmkube/control/server"
 	"github.com/wasmkube/wasmkube/runner/kubelet"
@@ -282,62 +283,51 @@ func isRunningReady(p *api.Pod) bool {
 	return false
 }
 
-// readyTracker watches the pods of a label selector and tells whoever waits for a pod when it is
-// first seen Running and Ready, with the time it was seen.
+// readyTracker follows the pods of a label selector through an informer (a watch that resumes
+// after a broken stream) and tells whoever waits for a pod when it is first seen Running and
+// Ready, with the time it was seen.
 type readyTracker struct {
 	pods   *client.Resource[*api.Pod]
-	w      *client.Watcher[*api.Pod]
-	done   chan struct{}
-	ready  atomic.Int64 // pods seen Running and Ready
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the informer has stopped
+	ready  atomic.Int64  // pods seen Running and Ready
 	mu     sync.Mutex
 	wait   map[string]chan time.Time
 	seen   map[string]bool
-	failed error // why the watch ended
 }
 
 func startReadyTracker(ctx context.Context, pods *client.Resource[*api.Pod], selector string) (*readyTracker, error) {
-	list, err := pods.List(ctx, client.ListOptions{LabelSelector: selector})
-	if err != nil {
-		return nil, fmt.Errorf("list pods: %w", err)
+	ctx, cancel := context.WithCancel(ctx)
+	t := &readyTracker{pods: pods, cancel: cancel, done: make(chan struct{}), wait: map[string]chan time.Time{}, seen: map[string]bool{}}
+	inf := informer.New(pods, client.ListOptions{LabelSelector: selector}, nil)
+	inf.AddHandler(informer.Handler[*api.Pod]{OnAdd: t.observe, OnUpdate: func(_, p *api.Pod) { t.observe(p) }})
+	go func() {
+		defer close(t.done)
+		_ = inf.Run(ctx)
+	}()
+	if !inf.WaitForSync(ctx) {
+		t.stop()
+		return nil, fmt.Errorf("list pods %s: %w", selector, ctx.Err())
 	}
-	w, err := pods.Watch(ctx, client.ListOptions{LabelSelector: selector, ResourceVersion: list.ResourceVersion})
-	if err != nil {
-		return nil, fmt.Errorf("watch pods: %w", err)
-	}
-	t := &readyTracker{pods: pods, w: w, done: make(chan struct{}), wait: map[string]chan time.Time{}, seen: map[string]bool{}}
-	go t.run()
 	return t, nil
 }
 
-func (t *readyTracker) run() {
-	defer close(t.done)
-	for ev := range t.w.Events() {
-		if ev.Err != nil {
-			t.mu.Lock()
-			t.failed = ev.Err
-			t.mu.Unlock()
-			return
-		}
-		if ev.Type == api.Deleted || !isRunningReady(ev.Object) {
-			continue
-		}
-		now := time.Now()
-		t.mu.Lock()
-		if !t.seen[ev.Object.Name] {
-			t.seen[ev.Object.Name] = true
-			t.ready.Add(1)
-			if ch, ok := t.wait[ev.Object.Name]; ok {
-				ch <- now
-				delete(t.wait, ev.Object.Name)
-			}
-		}
-		t.mu.Unlock()
+func (t *readyTracker) observe(p *api.Pod) {
+	if !isRunningReady(p) {
+		return
 	}
+	now := time.Now()
 	t.mu.Lock()
-	if t.failed == nil {
-		t.failed = errors.New("the pod watch ended")
+	defer t.mu.Unlock()
+	if t.seen[p.Name] {
+		return
 	}
-	t.mu.Unlock()
+	t.seen[p.Name] = true
+	t.ready.Add(1)
+	if ch, ok := t.wait[p.Name]; ok {
+		ch <- now
+		delete(t.wait, p.Name)
+	}
 }
 
 // create creates p and returns a channel that receives the time p is first seen Running and
@@ -367,16 +357,10 @@ func (t *readyTracker) start(ctx context.Context, p *api.Pod) (time.Duration, er
 	case at := <-ch:
 		return at.Sub(t0), nil
 	case <-t.done:
-		return 0, t.err()
+		return 0, errors.New("the pod watch stopped")
 	case <-ctx.Done():
 		return 0, fmt.Errorf("pod %s not Running and Ready: %s: %w", p.Name, t.why(p.Name), ctx.Err())
 	}
-}
-
-func (t *readyTracker) err() error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.failed
 }
 
 // why describes what holds a pod back, from its status.
@@ -410,7 +394,7 @@ func podHoldUp(p *api.Pod) string {
 }
 
 func (t *readyTracker) stop() {
-	t.w.Stop()
+	t.cancel()
 	<-t.done
 }
 
