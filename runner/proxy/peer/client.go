@@ -55,10 +55,14 @@ type Client struct {
 	cancel   context.CancelFunc
 	watchers sync.WaitGroup // one per connection, reading the peer's goaway
 
+	readers sync.Pool // *bufio.Reader of bufSize
+	writers sync.Pool // *bufio.Writer of bufSize
+
 	mu     sync.Mutex
 	udp    *net.UDPConn    // created by the first dial
 	tr     *quic.Transport // on udp
 	peers  map[string]*peerConn
+	live   map[*peerConn]struct{} // open connections, including draining ones no longer in peers
 	closed bool
 }
 
@@ -100,16 +104,19 @@ func NewClient(cfg ClientConfig) *Client {
 		dialTimeout: timeout,
 		quic:        quicConfig(timeout),
 		peers:       map[string]*peerConn{},
+		live:        map[*peerConn]struct{}{},
 	}
 	c.quic.MaxIncomingUniStreams = 1 // the goaway
+	c.readers.New = func() any { return bufio.NewReaderSize(nil, bufSize) }
+	c.writers.New = func() any { return bufio.NewWriterSize(nil, bufSize) }
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c
 }
 
 // RoundTrip sends req to the peer proxy at addr (UDP host:port) for t and returns its response,
-// whose body streams from the peer; the caller must close it. It is safe for concurrent use. req may be a server request as
-// received (RequestURI set, URL without host): its Host, method, path, query, headers and body are
-// sent as they are, except Expect and Connection handling, which are hop-by-hop. req is not
+// whose body streams from the peer; the caller must close it. It is safe for concurrent use. req
+// may be a server request as received (RequestURI set, URL without host): its Host, method, path,
+// query, headers and body are sent as they are, without Expect (the body goes at once). req is not
 // modified; its body is closed, as by an http.RoundTripper.
 //
 // Canceling req's context aborts the stream, also while the response body is being read. A
@@ -179,13 +186,19 @@ func (c *Client) Close() error {
 	c.cancel()
 	for _, pc := range peers {
 		<-pc.ready // dials end promptly: c.ctx is canceled
-		if pc.conn != nil {
-			pc.conn.CloseWithError(codeNoError, "client closed")
-		}
 	}
-	c.watchers.Wait()
+	c.mu.Lock()
+	live := c.live
+	c.live = nil
+	c.mu.Unlock()
+	for pc := range live {
+		pc.conn.CloseWithError(codeNoError, "client closed")
+	}
 	if tr != nil {
 		tr.Close()
+	}
+	c.watchers.Wait()
+	if udp != nil {
 		udp.Close()
 	}
 	return nil
@@ -238,6 +251,8 @@ func (c *Client) dial(pc *peerConn) {
 		c.mu.Lock()
 		if c.closed {
 			err = ErrClientClosed
+		} else {
+			c.live[pc] = struct{}{}
 		}
 		c.mu.Unlock()
 		if err != nil {
@@ -253,6 +268,9 @@ func (c *Client) dial(pc *peerConn) {
 	context.AfterFunc(conn.Context(), func() {
 		c.log.Debug("peer connection closed", "peer", pc.addr, "err", context.Cause(conn.Context()))
 		c.drop(pc)
+		c.mu.Lock()
+		delete(c.live, pc)
+		c.mu.Unlock()
 	})
 	c.watchers.Go(func() { c.watchGoaway(pc) })
 }
@@ -344,12 +362,14 @@ func (c *Client) send(pc *peerConn, t Target, req *http.Request) (_ *http.Respon
 	out := outgoing(req, t)
 	go x.write(out)
 
-	x.br = bufio.NewReaderSize(st, 4<<10)
+	x.br = c.readers.Get().(*bufio.Reader)
+	x.br.Reset(st)
 	var resp *http.Response
 	for {
 		resp, err = http.ReadResponse(x.br, out)
 		if err != nil {
 			x.finish(false)
+			x.recycle()
 			return nil, true, x.failure(ctx, err)
 		}
 		// Informational responses (103 Early Hints, a stray 100) are not the response.
@@ -358,16 +378,9 @@ func (c *Client) send(pc *peerConn, t Target, req *http.Request) (_ *http.Respon
 		}
 	}
 	resp.Request = req
-	// The server closes the stream after each response and says so; that is not the peer's
-	// business with the caller.
-	if resp.Close {
-		resp.Close = false
-		if resp.Header.Get("Connection") == "close" {
-			resp.Header.Del("Connection")
-		}
-	}
 	if resp.Body == http.NoBody {
 		x.finish(true)
+		x.recycle()
 		return resp, true, nil
 	}
 	resp.Body = &responseBody{rc: resp.Body, x: x, ctx: ctx}
@@ -375,7 +388,7 @@ func (c *Client) send(pc *peerConn, t Target, req *http.Request) (_ *http.Respon
 }
 
 // outgoing returns the request as it goes on the wire: a shallow copy with its own header,
-// carrying t, without the hop-by-hop Expect and Connection: close.
+// carrying t, without Expect and Connection: close, which concern the hop to this proxy.
 func outgoing(req *http.Request, t Target) *http.Request {
 	out := new(http.Request)
 	*out = *req
@@ -440,7 +453,12 @@ type exchange struct {
 func (x *exchange) write(out *http.Request) {
 	defer close(x.done)
 	sw := &streamWriter{st: x.st}
-	bw := bufio.NewWriterSize(sw, 8<<10)
+	bw := x.c.writers.Get().(*bufio.Writer)
+	bw.Reset(sw)
+	defer func() {
+		bw.Reset(nil)
+		x.c.writers.Put(bw)
+	}()
 	if out.Body != nil {
 		out.Body = &flushingBody{rc: out.Body, bw: bw}
 	}
@@ -491,6 +509,14 @@ func (x *exchange) finish(complete bool) {
 		}
 		x.pc.release()
 	})
+}
+
+// recycle returns the response reader to the pool; only the goroutine reading the response may
+// call it, once nothing will read the response any more.
+func (x *exchange) recycle() {
+	x.br.Reset(nil)
+	x.c.readers.Put(x.br)
+	x.br = nil
 }
 
 // finRead reports whether the stream's FIN was there to read after the response.
@@ -592,13 +618,19 @@ type responseBody struct {
 	rc  io.ReadCloser
 	x   *exchange
 	ctx context.Context
+	eof bool // rc is done and its reader recycled
 }
 
 func (b *responseBody) Read(p []byte) (int, error) {
+	if b.eof {
+		return 0, io.EOF
+	}
 	n, err := b.rc.Read(p)
 	switch {
 	case err == io.EOF:
 		b.x.finish(true)
+		b.x.recycle()
+		b.eof = true
 	case err != nil:
 		if b.ctx.Err() != nil {
 			err = fmt.Errorf("read peer response: %w", context.Cause(b.ctx))

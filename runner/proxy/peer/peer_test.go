@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -454,5 +455,222 @@ func TestTargetParsesBack(t *testing.T) {
 				t.Fatalf("parseTarget(%q) = %v, %v", tgt.String(), got, err)
 			}
 		})
+	}
+}
+
+func TestResponseFraming(t *testing.T) {
+	p := newPKI(t)
+	big := strings.Repeat("b", 3*bufSize)
+	srv := listen(t, "", ServerTLS(p.node(t, "b"), p.pool), func(_ Target, w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/small":
+			w.Write([]byte("<html>small</html>"))
+		case "/big":
+			w.Header().Set("Content-Type", "text/plain")
+			w.Write([]byte(big))
+		case "/declared":
+			w.Header().Set("Content-Length", "5")
+			w.Write([]byte("12345"))
+		case "/trailers":
+			w.Header().Set("Trailer", "X-Sum")
+			w.Write([]byte("body"))
+			w.Header().Set("X-Sum", "42")
+			w.Header().Set(http.TrailerPrefix+"X-Late", "yes")
+		case "/hints":
+			w.Header().Set("Link", "</style.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			w.WriteHeader(http.StatusAccepted)
+			w.Write([]byte("after hints"))
+		case "/nocontent":
+			w.WriteHeader(http.StatusNoContent)
+		case "/unread":
+			// Answer without reading the (large) body: the client stops sending it.
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+		}
+	})
+	c := newClient(t, ClientTLS(p.node(t, "a"), p.pool))
+	tests := []struct {
+		name, method, path string
+		body               io.Reader
+		status             int
+		wantBody           string
+		contentLength      int64
+		header, trailer    map[string]string
+	}{
+		{"small gets a length and a sniffed type", "GET", "/small", nil, 200, "<html>small</html>", 18,
+			map[string]string{"Content-Type": "text/html; charset=utf-8"}, nil},
+		{"big is chunked", "GET", "/big", nil, 200, big, -1, map[string]string{"Content-Type": "text/plain"}, nil},
+		{"declared length", "GET", "/declared", nil, 200, "12345", 5, nil, nil},
+		{"HEAD gets the length GET would", "HEAD", "/small", nil, 200, "", 18, nil, nil},
+		{"trailers", "GET", "/trailers", nil, 200, "body", -1, nil, map[string]string{"X-Sum": "42", "X-Late": "yes"}},
+		{"early hints are skipped", "GET", "/hints", nil, 202, "after hints", 11, nil, nil},
+		{"no content", "GET", "/nocontent", nil, 204, "", 0, nil, nil},
+		{"response before the body was read", "POST", "/unread", bytes.NewReader(make([]byte, 1<<20)), 413, "", 0, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, "http://web"+tt.path, tt.body)
+			resp, err := c.RoundTrip(srv.Addr().String(), testTarget, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := readAll(t, resp)
+			if resp.StatusCode != tt.status || body != tt.wantBody || resp.ContentLength != tt.contentLength {
+				t.Errorf("got %d, %d bytes, ContentLength %d; want %d, %d bytes, ContentLength %d",
+					resp.StatusCode, len(body), resp.ContentLength, tt.status, len(tt.wantBody), tt.contentLength)
+			}
+			for k, v := range tt.header {
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("header %s = %q, want %q", k, got, v)
+				}
+			}
+			for k, v := range tt.trailer {
+				if got := resp.Trailer.Get(k); got != v {
+					t.Errorf("trailer %s = %q, want %q (trailers %v)", k, got, v, resp.Trailer)
+				}
+			}
+		})
+	}
+}
+
+// TestStreamingResponse checks that a flushed chunk reaches the client while the handler still
+// runs, and that the request body streams to the handler while the client still writes it.
+func TestStreaming(t *testing.T) {
+	p := newPKI(t)
+	srv := listen(t, "", ServerTLS(p.node(t, "b"), p.pool), func(_ Target, w http.ResponseWriter, r *http.Request) {
+		buf := make([]byte, 64)
+		for {
+			n, err := r.Body.Read(buf)
+			if n > 0 {
+				w.Write(bytes.ToUpper(buf[:n]))
+				w.(http.Flusher).Flush()
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	c := newClient(t, ClientTLS(p.node(t, "a"), p.pool))
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", "http://web/", pr)
+	done := make(chan struct{})
+	var resp *http.Response
+	var rtErr error
+	go func() {
+		defer close(done)
+		resp, rtErr = c.RoundTrip(srv.Addr().String(), testTarget, req)
+	}()
+	pw.Write([]byte("ping"))
+	<-done // the response header came back while the body is still open
+	if rtErr != nil {
+		t.Fatal(rtErr)
+	}
+	defer resp.Body.Close()
+	for _, word := range []string{"ping", "pong"} {
+		if word == "pong" {
+			pw.Write([]byte(word))
+		}
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(resp.Body, buf); err != nil || string(buf) != strings.ToUpper(word) {
+			t.Fatalf("echo of %q: %q, %v", word, buf, err)
+		}
+	}
+	pw.Close()
+	if rest, err := io.ReadAll(resp.Body); err != nil || len(rest) != 0 {
+		t.Fatalf("after the body ended: %q, %v", rest, err)
+	}
+}
+
+// TestGracefulClose closes a server with a request in flight: the request completes, and the
+// client sends later requests elsewhere (here: nowhere, so ErrNotSent).
+func TestGracefulClose(t *testing.T) {
+	p := newPKI(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv := listen(t, "", ServerTLS(p.node(t, "b"), p.pool), func(_ Target, w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(entered)
+			<-release
+		}
+		w.Write([]byte("done"))
+	})
+	c := NewClient(ClientConfig{TLS: ClientTLS(p.node(t, "a"), p.pool), Logger: quietLogger(), DialTimeout: 200 * time.Millisecond})
+	defer c.Close()
+	addr := srv.Addr().String()
+	slow := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", "http://web/slow", strings.NewReader("x"))
+		resp, err := c.RoundTrip(addr, testTarget, req)
+		if err == nil {
+			var b []byte
+			b, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err == nil && string(b) != "done" {
+				err = fmt.Errorf("body %q", b)
+			}
+		}
+		slow <- err
+	}()
+	<-entered
+	closed := make(chan struct{})
+	go func() {
+		srv.Close()
+		close(closed)
+	}()
+	// Once the client has the goaway, new requests do not use the draining connection.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.mu.Lock()
+		_, has := c.peers[addr]
+		c.mu.Unlock()
+		if !has {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("client kept the draining connection")
+		}
+		runtime.Gosched()
+	}
+	req, _ := http.NewRequest("POST", "http://web/", strings.NewReader("y"))
+	if _, err := c.RoundTrip(addr, testTarget, req); !errors.Is(err, ErrNotSent) {
+		t.Errorf("request after goaway: %v, want ErrNotSent", err)
+	}
+	close(release)
+	if err := <-slow; err != nil {
+		t.Errorf("request in flight during Close: %v", err)
+	}
+	<-closed
+}
+
+// TestNoGoroutineLeak runs requests of every kind, closes both ends, and expects the goroutines
+// to return to their number before.
+func TestNoGoroutineLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	p := newPKI(t)
+	srv, err := Listen(ServerConfig{Addr: "127.0.0.1:0", TLS: ServerTLS(p.node(t, "b"), p.pool), Handler: echo, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewClient(ClientConfig{TLS: ClientTLS(p.node(t, "a"), p.pool), Logger: quietLogger()})
+	for i := range 20 {
+		req, _ := http.NewRequest("POST", "http://web/", strings.NewReader("body"))
+		resp, err := c.RoundTrip(srv.Addr().String(), testTarget, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			readAll(t, resp)
+		} else {
+			resp.Body.Close() // abandoned
+		}
+	}
+	c.Close()
+	srv.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		}
+		runtime.Gosched()
 	}
 }

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,13 +44,13 @@ type Server struct {
 	udp     *net.UDPConn
 	tr      *quic.Transport
 	ln      *quic.Listener
-	http    *http.Server
-	streams *streamListener
 
-	ctx    context.Context // canceled by Close: stops accepting connections
-	cancel context.CancelFunc
-	accept sync.WaitGroup // the accept loops
-	served chan struct{}  // closed when http.Serve returns
+	ctx      context.Context // canceled by Close: stops accepting connections
+	cancel   context.CancelFunc
+	accept   sync.WaitGroup // the accept loops
+	handlers sync.WaitGroup // serveStream goroutines
+	readers  sync.Pool      // *bufio.Reader of bufSize
+	writers  sync.Pool      // *bufio.Writer of bufSize
 
 	mu      sync.Mutex
 	conns   map[*serverConn]struct{}
@@ -62,16 +62,14 @@ type Server struct {
 
 // serverConn is one accepted connection.
 type serverConn struct {
-	conn *quic.Conn
-	tls  *tls.ConnectionState
+	conn   *quic.Conn
+	tls    *tls.ConnectionState
+	remote string // conn.RemoteAddr().String()
 
 	mu       sync.Mutex
 	last     int64 // highest stream ID handed to a handler, -1 for none
 	draining bool  // a goaway was sent: refuse further streams
 }
-
-// connKey is the context key under which a stream's request finds its *streamConn.
-type connKey struct{}
 
 // Listen starts a Server on cfg.Addr. The returned Server accepts connections until Close.
 func Listen(cfg ServerConfig) (*Server, error) {
@@ -108,26 +106,11 @@ func Listen(cfg ServerConfig) (*Server, error) {
 		udp:     udp,
 		tr:      tr,
 		ln:      ln,
-		streams: newStreamListener(udp.LocalAddr()),
-		served:  make(chan struct{}),
 		conns:   map[*serverConn]struct{}{},
 	}
+	s.readers.New = func() any { return bufio.NewReaderSize(nil, bufSize) }
+	s.writers.New = func() any { return bufio.NewWriterSize(nil, bufSize) }
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.http = &http.Server{
-		Handler:           http.HandlerFunc(s.serveHTTP),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, connKey{}, c.(*streamConn))
-		},
-		DisableGeneralOptionsHandler: true,
-	}
-	// One request per stream: the server closes the stream after the response.
-	s.http.SetKeepAlivesEnabled(false)
-	go func() {
-		defer close(s.served)
-		s.http.Serve(s.streams)
-	}()
 	s.accept.Go(s.acceptConns)
 	return s, nil
 }
@@ -174,8 +157,19 @@ func (s *Server) Close() error {
 			sc.conn.CloseWithError(codeShutdown, shutdownReason(last))
 		}
 		s.accept.Wait()
-		s.http.Close()
-		<-s.served
+		// The handlers' contexts ended with their connections; give them a moment to notice.
+		handled := make(chan struct{})
+		go func() {
+			s.handlers.Wait()
+			close(handled)
+		}()
+		grace.Reset(closeGrace)
+		select {
+		case <-handled:
+		case <-grace.C:
+			s.log.Warn("peer server closed with handlers still running", "addr", s.Addr())
+		}
+		grace.Stop()
 		s.tr.Close()
 		s.udp.Close()
 	})
@@ -211,7 +205,7 @@ func (s *Server) acceptConns() {
 		}
 		s.accepted.Add(1)
 		state := conn.ConnectionState().TLS
-		sc := &serverConn{conn: conn, tls: &state, last: -1}
+		sc := &serverConn{conn: conn, tls: &state, remote: conn.RemoteAddr().String(), last: -1}
 		s.mu.Lock()
 		if s.closing {
 			s.mu.Unlock()
@@ -224,8 +218,8 @@ func (s *Server) acceptConns() {
 	}
 }
 
-// acceptStreams hands each stream of sc to the HTTP server, or refuses it once sc is draining,
-// until sc closes.
+// acceptStreams serves each stream of sc in a goroutine of its own, or refuses it once sc is
+// draining, until sc closes.
 func (s *Server) acceptStreams(sc *serverConn) {
 	defer func() {
 		s.mu.Lock()
@@ -246,34 +240,10 @@ func (s *Server) acceptStreams(sc *serverConn) {
 			continue
 		}
 		sc.last = int64(st.StreamID())
+		s.handlers.Add(1)
 		sc.mu.Unlock()
-		select {
-		case s.streams.conns <- &streamConn{Stream: st, sc: sc}:
-		case <-s.streams.done:
-			// Only after every connection closed; the client sees the close, not this.
-			st.CancelRead(codeRefused)
-			st.CancelWrite(codeRefused)
-		}
+		go s.serveStream(sc, st)
 	}
-}
-
-// serveHTTP takes the Target off r and calls the Handler.
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	t, err := parseTarget(r.Header.Get(TargetHeader))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	r.Header.Del(TargetHeader)
-	c, _ := r.Context().Value(connKey{}).(*streamConn)
-	if c != nil {
-		r.TLS = c.sc.tls
-		defer c.handlerDone.Store(true)
-	}
-	if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
-		s.log.Debug("peer request: full duplex unavailable", "err", err)
-	}
-	s.handler(t, w, r)
 }
 
 // shutdownReason is the reason of a codeShutdown close: the last stream ID served.
@@ -305,173 +275,3 @@ func quicConfig(handshake time.Duration) *quic.Config {
 		MaxIncomingStreams:   maxStreams,
 	}
 }
-
-// streamConn is one request stream as the net.Conn net/http serves.
-//
-// The client closes its side of the stream (FIN) as soon as the request is written, so that a
-// request costs one packet each way. net/http's server, though, takes the end of its input for a
-// client that went away and cancels the request's context, so Read hides the FIN: after it, Read
-// blocks until its deadline (net/http aborts its background read that way), until the client
-// cancels the stream, or until the stream is closed.
-//
-// Writes net/http makes after the handler returned (the end of the response) are held until Close,
-// so that the FIN goes in the same packet as the last bytes.
-type streamConn struct {
-	*quic.Stream
-	sc          *serverConn
-	handlerDone atomic.Bool
-
-	wmu    sync.Mutex
-	tail   []byte // writes held after the handler returned
-	closed bool   // the FIN was sent
-
-	mu       sync.Mutex
-	eof      bool          // the client's FIN was read
-	deadline time.Time     // read deadline
-	wake     chan struct{} // closed when the deadline changes, if a Read waits after the FIN
-}
-
-func (c *streamConn) LocalAddr() net.Addr  { return c.sc.conn.LocalAddr() }
-func (c *streamConn) RemoteAddr() net.Addr { return c.sc.conn.RemoteAddr() }
-
-func (c *streamConn) Read(p []byte) (int, error) {
-	c.mu.Lock()
-	eof := c.eof
-	c.mu.Unlock()
-	if !eof {
-		n, err := c.Stream.Read(p)
-		if err != io.EOF {
-			return n, err
-		}
-		c.mu.Lock()
-		c.eof = true
-		c.mu.Unlock()
-		if n > 0 {
-			return n, nil
-		}
-	}
-	return 0, c.waitAfterEOF()
-}
-
-// waitAfterEOF blocks a Read after the client's FIN; see streamConn.
-func (c *streamConn) waitAfterEOF() error {
-	for {
-		c.mu.Lock()
-		deadline := c.deadline
-		if c.wake == nil {
-			c.wake = make(chan struct{})
-		}
-		wake := c.wake
-		c.mu.Unlock()
-		var timer *time.Timer
-		var expired <-chan time.Time
-		if !deadline.IsZero() {
-			d := time.Until(deadline)
-			if d <= 0 {
-				return os.ErrDeadlineExceeded
-			}
-			timer = time.NewTimer(d)
-			expired = timer.C
-		}
-		var err error
-		select {
-		case <-wake:
-		case <-expired:
-			err = os.ErrDeadlineExceeded
-		case <-c.Stream.Context().Done():
-			// Closed by us, canceled by the client (STOP_SENDING), or the connection died.
-			err = io.EOF
-		}
-		if timer != nil {
-			timer.Stop()
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-func (c *streamConn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	c.deadline = t
-	if c.wake != nil {
-		close(c.wake)
-		c.wake = nil
-	}
-	c.mu.Unlock()
-	return c.Stream.SetReadDeadline(t)
-}
-
-func (c *streamConn) SetDeadline(t time.Time) error {
-	c.SetReadDeadline(t)
-	return c.Stream.SetWriteDeadline(t)
-}
-
-func (c *streamConn) Write(p []byte) (int, error) {
-	if c.handlerDone.Load() {
-		c.wmu.Lock()
-		defer c.wmu.Unlock()
-		if c.closed {
-			return 0, net.ErrClosed
-		}
-		c.tail = append(c.tail, p...)
-		return len(p), nil
-	}
-	return c.Stream.Write(p)
-}
-
-// CloseWrite ends the response (FIN). net/http calls it before it lingers on a connection whose
-// request body was left unread.
-func (c *streamConn) CloseWrite() error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.closed {
-		return nil
-	}
-	c.closed = true
-	if len(c.tail) > 0 {
-		_, err := c.Stream.Write(c.tail)
-		c.tail = nil
-		if err != nil {
-			return err
-		}
-	}
-	return c.Stream.Close()
-}
-
-// Close ends the response (FIN) and discards whatever the client may still send.
-func (c *streamConn) Close() error {
-	err := c.CloseWrite()
-	c.Stream.CancelRead(codeNoError)
-	return err
-}
-
-// streamListener feeds accepted streams to http.Server.Serve.
-type streamListener struct {
-	addr  net.Addr
-	conns chan *streamConn
-	done  chan struct{}
-	once  sync.Once
-}
-
-func newStreamListener(addr net.Addr) *streamListener {
-	return &streamListener{addr: addr, conns: make(chan *streamConn), done: make(chan struct{})}
-}
-
-func (l *streamListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *streamListener) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return nil
-}
-
-func (l *streamListener) Addr() net.Addr { return l.addr }
-
-var _ net.Conn = (*streamConn)(nil)
