@@ -286,7 +286,7 @@ labels), its ports are --port or, without it, the ports the workload's container
 	}
 	f := cmd.Flags()
 	f.String("port", "", "the port the service serves on (default: the workload's container ports)")
-	f.String("target-port", "", "the container port (number or name) traffic is sent to (default: --port)")
+	f.String("target-port", "", "the container port (number or name) traffic is sent to (default: the pod template's container port when it declares exactly one, else --port)")
 	f.String("type", "", "the service type: ClusterIP (default), NodePort or LoadBalancer")
 	f.String("name", "", "the name of the new service (default: the exposed object's)")
 	f.String("protocol", "", "the protocol of the port (default TCP)")
@@ -386,6 +386,12 @@ func runExpose(ctx context.Context, sess *session, args []string) error {
 			return fmt.Errorf("invalid port %q: must be a number between 1 and 65535", p)
 		}
 		out = []api.ServicePort{{Port: int32(n), Protocol: protocol}}
+		// A Wasm module binds no socket: it serves the ports its container declares. With
+		// one declared port, --port alone reaches it (kubectl would send to --port itself,
+		// where nothing serves).
+		if target == "" && len(ports) == 1 {
+			out[0].TargetPort = api.FromInt(ports[0].ContainerPort)
+		}
 	} else {
 		for _, cp := range ports {
 			proto := protocol

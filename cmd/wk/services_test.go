@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -15,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go/http3"
 
 	"github.com/wasmkube/wasmkube/control/api"
 	"github.com/wasmkube/wasmkube/control/client"
@@ -120,6 +124,77 @@ func TestUpThreeNodes(t *testing.T) {
 	u.wk(t, "scale", "deployment", "hello", "--replicas", "6")
 	u.wk(t, "rollout", "status", "deployment", "hello", "--timeout", "60s")
 	hc := &http.Client{Timeout: 5 * time.Second}
+
+	// HTTP/2 over cleartext TCP and HTTP/3 over UDP on the same port as HTTP/1.1, with the
+	// cluster CA; and the Alt-Svc that advertises HTTP/3.
+	ca, err := os.ReadFile(filepath.Join(u.dir, "pki", "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca)
+	h2 := &http.Transport{Protocols: new(http.Protocols)}
+	h2.Protocols.SetUnencryptedHTTP2(true)
+	h3 := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
+	defer h3.Close()
+	for name, rt := range map[string]http.RoundTripper{"HTTP/2": h2, "HTTP/3": h3} {
+		c := &http.Client{Transport: rt, Timeout: 5 * time.Second}
+		resp, err := c.Get("http://" + u.ips[2] + ":30080/")
+		if name == "HTTP/3" {
+			resp, err = c.Get("https://" + u.ips[2] + ":30080/")
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.Proto != name+".0" || hostnameOf(string(body)) == "" {
+			t.Fatalf("%s: %s %s:\n%s", name, resp.Proto, resp.Status, body)
+		}
+	}
+	resp, err := hc.Get("http://" + u.ips[1] + ":30080/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Alt-Svc"); got != `h3=":30080"; ma=86400` {
+		t.Fatalf("Alt-Svc %q", got)
+	}
+
+	// wk expose makes more front doors: a NodePort allocated by the API server, and a
+	// LoadBalancer address from the pool (EXTERNAL-IP) that every runner serves.
+	u.wk(t, "expose", "deployment", "hello", "--name", "hello-np", "--type=NodePort", "--port=80")
+	u.wk(t, "expose", "deployment", "hello", "--name", "hello-lb", "--type=LoadBalancer", "--port=8080")
+	var lbURL string
+	eventually(t, 30*time.Second, "hello-lb has an EXTERNAL-IP and both answer", func() error {
+		np, err := client.Services(u.c).Namespace("default").Get(context.Background(), "hello-np")
+		if err != nil {
+			return err
+		}
+		if _, err := get(hc, fmt.Sprintf("http://%s:%d/", u.ips[1], np.Spec.Ports[0].NodePort)); err != nil {
+			return err
+		}
+		lb, err := client.Services(u.c).Namespace("default").Get(context.Background(), "hello-lb")
+		if err != nil {
+			return err
+		}
+		if len(lb.Status.LoadBalancer.Ingress) == 0 {
+			return fmt.Errorf("no ingress yet")
+		}
+		lbURL = fmt.Sprintf("http://%s:8080/", lb.Status.LoadBalancer.Ingress[0].IP)
+		_, err = get(hc, lbURL)
+		return err
+	})
+	wantContains(t, "wk get svc hello-lb", u.wk(t, "get", "svc", "hello-lb"), strings.TrimSuffix(strings.TrimPrefix(lbURL, "http://"), ":8080/"))
+
+	// Each runner counts what it served on its /metrics.
+	metrics, err := get(hc, "http://"+u.ips[2]+":10249/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, "metrics", metrics, `wasmkube_proxy_requests_total{code="200",namespace="default",service="hello"}`,
+		"wasmkube_proxy_request_duration_seconds_bucket")
+
 	for _, ip := range u.ips {
 		eventually(t, 30*time.Second, "answers from pods on several runners through "+ip, func() error {
 			nodes := u.podNodes(t)
