@@ -35,6 +35,7 @@ func newBenchCmd(s *streams) *cobra.Command {
 	cmd.AddCommand(newBenchSchedulerCmd(s))
 	cmd.AddCommand(newBenchStartupCmd(s))
 	cmd.AddCommand(newBenchDensityCmd(s))
+	cmd.AddCommand(newBenchProxyCmd(s))
 	return cmd
 }
 
