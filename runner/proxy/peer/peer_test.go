@@ -674,3 +674,33 @@ func TestNoGoroutineLeak(t *testing.T) {
 		runtime.Gosched()
 	}
 }
+
+// TestHandlerPanic checks that a panicking handler aborts its stream, not the server.
+func TestHandlerPanic(t *testing.T) {
+	p := newPKI(t)
+	srv := listen(t, "", ServerTLS(p.node(t, "b"), p.pool), func(_ Target, w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/panic" {
+			w.Write([]byte("partial"))
+			panic(http.ErrAbortHandler)
+		}
+		w.Write([]byte("fine"))
+	})
+	c := newClient(t, ClientTLS(p.node(t, "a"), p.pool))
+	req, _ := http.NewRequest("GET", "http://web/panic", nil)
+	resp, err := c.RoundTrip(srv.Addr().String(), testTarget, req)
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Fatal("a panicking handler's response read as complete")
+	}
+	req, _ = http.NewRequest("GET", "http://web/", nil)
+	resp, err = c.RoundTrip(srv.Addr().String(), testTarget, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp); body != "fine" {
+		t.Fatalf("body %q", body)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -59,12 +60,10 @@ func (s *Server) serveStream(sc *serverConn, st *quic.Stream) {
 		s.writers.Put(bw)
 	}()
 
-	t, err := parseTarget(req.Header.Get(TargetHeader))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-	} else {
-		req.Header.Del(TargetHeader)
-		s.handler(t, w, req)
+	if !s.handle(w, req) {
+		st.CancelRead(codeCanceled)
+		st.CancelWrite(codeCanceled)
+		return
 	}
 	if err := w.finish(); err != nil {
 		s.log.Debug("peer response cut short", "peer", sc.conn.RemoteAddr(), "err", err)
@@ -75,6 +74,31 @@ func (s *Server) serveStream(sc *serverConn, st *quic.Stream) {
 	if !finRead(st, br) {
 		st.CancelRead(codeNoError)
 	}
+}
+
+// handle calls the Handler for req. A handler that panics is reported as net/http's server
+// reports it (except http.ErrAbortHandler, which is silent), and handle returns false: the
+// response must be aborted, not completed.
+func (s *Server) handle(w *responseWriter, req *http.Request) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			ok = false
+			if v != http.ErrAbortHandler {
+				buf := make([]byte, 64<<10)
+				buf = buf[:runtime.Stack(buf, false)]
+				s.log.Error("peer handler panicked", "peer", req.RemoteAddr, "url", req.URL.String(),
+					"panic", v, "stack", string(buf))
+			}
+		}
+	}()
+	t, err := parseTarget(req.Header.Get(TargetHeader))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return true
+	}
+	req.Header.Del(TargetHeader)
+	s.handler(t, w, req)
+	return true
 }
 
 // finRead reports whether st's FIN was there to read after everything buffered in br, without
