@@ -704,3 +704,15 @@ func TestHandlerPanic(t *testing.T) {
 		t.Fatalf("body %q", body)
 	}
 }
+
+func TestHeaderTooLarge(t *testing.T) {
+	p := newPKI(t)
+	srv := listen(t, "", ServerTLS(p.node(t, "b"), p.pool), echo)
+	c := newClient(t, ClientTLS(p.node(t, "a"), p.pool))
+	req, _ := http.NewRequest("GET", "http://web/", nil)
+	req.Header.Set("X-Big", strings.Repeat("h", 2<<20))
+	if resp, err := c.RoundTrip(srv.Addr().String(), testTarget, req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a 2 MiB header was served: %d", resp.StatusCode)
+	}
+}

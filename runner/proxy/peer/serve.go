@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"runtime"
@@ -19,6 +20,9 @@ import (
 // headerTimeout bounds reading a request's header from its stream.
 const headerTimeout = 10 * time.Second
 
+// maxHeaderBytes bounds a request's header, as net/http's server does by default.
+const maxHeaderBytes = http.DefaultMaxHeaderBytes + bufSize
+
 // bufSize is the size of the per-stream read and write buffers, and of the response prefix held
 // back to compute a Content-Length.
 const bufSize = 4 << 10
@@ -30,8 +34,9 @@ const bufSize = 4 << 10
 // client that went away, and costs four goroutine hand-offs per request where this costs one.
 func (s *Server) serveStream(sc *serverConn, st *quic.Stream) {
 	defer s.handlers.Done()
+	lr := &limitedReader{r: st, n: maxHeaderBytes}
 	br := s.readers.Get().(*bufio.Reader)
-	br.Reset(st)
+	br.Reset(lr)
 	defer func() {
 		br.Reset(nil)
 		s.readers.Put(br)
@@ -45,6 +50,7 @@ func (s *Server) serveStream(sc *serverConn, st *quic.Stream) {
 		return
 	}
 	st.SetReadDeadline(time.Time{})
+	lr.n = math.MaxInt64 // the body is the handler's to limit
 
 	ctx, cancel := context.WithCancel(st.Context()) // ends with the stream or the connection
 	defer cancel()
@@ -121,6 +127,26 @@ func finRead(st *quic.Stream, br *bufio.Reader) bool {
 	}
 	return false
 }
+
+// limitedReader reads from r until n bytes were read, then fails.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, errHeaderTooLarge
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+var errHeaderTooLarge = errors.New("request header too large")
 
 // responseWriter writes an HTTP/1.1 response on a stream, as net/http's server would: the header
 // goes with the first bytes of the body; a body the handler finishes within bufSize bytes without
