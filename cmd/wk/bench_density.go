@@ -204,11 +204,12 @@ func benchDensity(ctx context.Context, s *streams, o benchDensityOptions) error 
 	}
 	start := time.Now()
 	deadline := start.Add(o.timeout)
-	rss := fig.RSSBeforeMB
+	rss, lastRSS, lastN := fig.RSSBeforeMB, fig.RSSBeforeMB, 0
 	for fig.Pods < o.pods {
 		n := min(o.batch, o.pods-fig.Pods)
 		if fig.Pods > 0 {
-			perPod := (rss - fig.RSSBeforeMB) / float64(fig.Pods)
+			// The dearer of the average so far and the last batch's, as RSS grows in steps.
+			perPod := max((rss-fig.RSSBeforeMB)/float64(fig.Pods), (rss-lastRSS)/float64(max(lastN, 1)))
 			if next := rss + perPod*float64(n); next > fig.BudgetMB {
 				fig.Stopped = fmt.Sprintf("memory budget: %d more pods would take the runner to %.0f MB, past %.0f MB", n, next, fig.BudgetMB)
 				break
@@ -223,6 +224,7 @@ func benchDensity(ctx context.Context, s *streams, o benchDensityOptions) error 
 			return err
 		}
 		fig.Pods += ready
+		lastRSS, lastN = rss, ready
 		if rss, err = runner.rssMB(); err != nil {
 			return err
 		}
