@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wasmkube/wasmkube/control/registry"
 	"github.com/wasmkube/wasmkube/runner/identity"
 	"github.com/wasmkube/wasmkube/runner/kubelet"
 	"github.com/wasmkube/wasmkube/runner/proxy"
@@ -107,3 +108,6 @@ func (st *runnerStack) run(ctx context.Context) error {
 	cancel()
 	return ignoreCanceled(err)
 }
+
+// The registry's source lets a runner compile each module digest once, whatever tag names it.
+var _ kubelet.DigestResolver = (*registry.Source)(nil)

@@ -21,6 +21,13 @@ type ModuleSource interface {
 	Fetch(ctx context.Context, image string) (digest string, wasm []byte, err error)
 }
 
+// DigestResolver is a ModuleSource that can tell the digest an image names without fetching
+// it (control/registry's Source can): the runner then fetches and compiles each digest once,
+// however many pods name it by a tag.
+type DigestResolver interface {
+	Resolve(ctx context.Context, image string) (digest string, err error)
+}
+
 // Errors of resolving an image; the pod's container waits with the matching reason.
 var (
 	// ErrImagePull means the module could not be fetched (ImagePullBackOff).
@@ -44,9 +51,10 @@ type images struct {
 	rt      *sandbox.Runtime
 	modules ModuleSource
 
-	mu    sync.Mutex
-	files map[string]fileModule
-	named map[string]*sandbox.Module // registry references pinned by digest
+	mu       sync.Mutex
+	files    map[string]fileModule
+	named    map[string]*sandbox.Module // registry references pinned by digest
+	byDigest map[string]*sandbox.Module // every registry module compiled, by digest
 }
 
 type fileModule struct {
@@ -73,6 +81,20 @@ func (im *images) resolve(ctx context.Context, image string) (*sandbox.Module, e
 	if im.modules == nil {
 		return nil, fmt.Errorf("resolve image %q: %w: this runner has no module registry source", image, ErrImagePull)
 	}
+	// A tag moves when a new module is pushed under it, so it is resolved on every start; the
+	// digest it names is fetched and compiled once.
+	if r, ok := im.modules.(DigestResolver); ok {
+		digest, err := r.Resolve(ctx, image)
+		if err != nil {
+			return nil, fmt.Errorf("resolve image %q: %w: %w", image, ErrImagePull, err)
+		}
+		im.mu.Lock()
+		m := im.byDigest[digest]
+		im.mu.Unlock()
+		if m != nil {
+			return m, nil
+		}
+	}
 	digest, wasm, err := im.modules.Fetch(ctx, image)
 	if err != nil {
 		return nil, fmt.Errorf("resolve image %q: %w: %w", image, ErrImagePull, err)
@@ -81,11 +103,12 @@ func (im *images) resolve(ctx context.Context, image string) (*sandbox.Module, e
 	if err != nil {
 		return nil, err
 	}
+	im.mu.Lock()
 	if _, pinned, _ := strings.Cut(image, "@"); pinned != "" {
-		im.mu.Lock()
 		im.named[image] = m
-		im.mu.Unlock()
 	}
+	im.byDigest[digest] = m
+	im.mu.Unlock()
 	return m, nil
 }
 

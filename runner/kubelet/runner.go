@@ -120,7 +120,8 @@ func (r *Runner) Run(ctx context.Context) error {
 		return fmt.Errorf("run runner: %w", err)
 	}
 	r.rt = rt
-	r.images = &images{rt: rt, modules: r.cfg.Modules, files: map[string]fileModule{}, named: map[string]*sandbox.Module{}}
+	r.images = &images{rt: rt, modules: r.cfg.Modules, files: map[string]fileModule{},
+		named: map[string]*sandbox.Module{}, byDigest: map[string]*sandbox.Module{}}
 	r.runCtx = ctx
 	r.q = queue.New(queue.RealClock{})
 	r.inf = informer.New(r.pods, client.ListOptions{FieldSelector: "spec.nodeName=" + r.cfg.NodeName}, nil)
