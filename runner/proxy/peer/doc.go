@@ -50,10 +50,13 @@ const TargetHeader = "Wk-Peer-Target"
 const (
 	// DefaultDialTimeout bounds a dial, QUIC and TLS handshake included.
 	DefaultDialTimeout = 3 * time.Second
-	// keepAlivePeriod keeps idle connections (and NAT bindings) alive.
-	keepAlivePeriod = 10 * time.Second
-	// maxIdleTimeout closes a connection whose peer has been silent this long despite keep-alives.
-	maxIdleTimeout = 30 * time.Second
+	// keepAlivePeriod keeps idle connections (and NAT bindings) alive, and lets a dead peer be
+	// noticed quickly.
+	keepAlivePeriod = time.Second
+	// maxIdleTimeout closes a connection whose peer has been silent this long despite
+	// keep-alives: the requests in flight to a runner that died fail after it (and the proxy
+	// retries the idempotent ones elsewhere) instead of hanging.
+	maxIdleTimeout = 4 * time.Second
 	// maxStreams is how many requests one client may have in flight on a connection.
 	maxStreams = 1024
 	// closeGrace is how long Server.Close lets clients drain their connections.
