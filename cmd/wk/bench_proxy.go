@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -38,6 +39,10 @@ type proxyCase struct {
 	RPS      float64 `json:"rps"`
 	P50Ms    float64 `json:"p50_ms"`
 	P99Ms    float64 `json:"p99_ms"`
+	// CPUUsPerReq is this process's CPU time (client, proxies and pods alike) per request, and
+	// Cores that time over the wall time: on a busy machine, how much CPU the case had.
+	CPUUsPerReq float64 `json:"cpu_us_per_req,omitempty"`
+	Cores       float64 `json:"cores,omitempty"`
 }
 
 // proxyFigures is the last line `wk bench proxy` prints. Local and Remote are keyed by protocol
@@ -436,8 +441,8 @@ func measureProxy(ctx context.Context, progress func(string, ...any), tgt proxyT
 		if r.firstErr != nil && fig.FirstError == "" {
 			fig.FirstError = r.firstErr.Error()
 		}
-		progress("%-9s %-5s c=%-3d %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms  errors %d",
-			path, proto, conc, pc.RPS, pc.P50Ms, pc.P99Ms, pc.Errors)
+		progress("%-9s %-5s c=%-3d %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms  %5.1f us CPU/req  %.2f cores  errors %d",
+			path, proto, conc, pc.RPS, pc.P50Ms, pc.P99Ms, pc.CPUUsPerReq, pc.Cores, pc.Errors)
 		return pc
 	}
 	paths := []struct {
@@ -477,12 +482,12 @@ func measureProxy(ctx context.Context, progress func(string, ...any), tgt proxyT
 		}
 		low := "c" + strconv.Itoa(o.concurrency[0])
 		h1, floor := fig.Local["http1"][low], fig.InProcess[low]
-		p50, p99 := h1.P50Ms-floor.P50Ms, h1.P99Ms-floor.P99Ms
+		p50, p99 := round(h1.P50Ms-floor.P50Ms, 4), round(h1.P99Ms-floor.P99Ms, 4)
 		fig.AddedP50Ms, fig.AddedP99Ms = &p50, &p99
 	}
 	high := "c" + strconv.Itoa(o.concurrency[len(o.concurrency)-1])
 	if h1 := fig.Local["http1"][high].RPS; h1 > 0 {
-		fig.H3VsHTTP1 = fig.Local["h3"][high].RPS / h1
+		fig.H3VsHTTP1 = round(fig.Local["h3"][high].RPS/h1, 3)
 	}
 	return fig
 }
@@ -493,6 +498,7 @@ type loadResult struct {
 	errors   int
 	warmup   int // requests of the warm-up, errors included in errors
 	elapsed  time.Duration
+	cpu      float64 // CPU seconds of this process while measuring; 0 if unknown
 	firstErr error
 }
 
@@ -502,7 +508,12 @@ func (r loadResult) figure() proxyCase {
 		P50Ms: quantileMs(r.lat, 0.50), P99Ms: quantileMs(r.lat, 0.99)}
 	if r.elapsed > 0 {
 		pc.RPS = float64(len(r.lat)) / r.elapsed.Seconds()
+		pc.Cores = r.cpu / r.elapsed.Seconds()
 	}
+	if pc.Requests > 0 {
+		pc.CPUUsPerReq = r.cpu * 1e6 / float64(pc.Requests)
+	}
+	pc.RPS, pc.CPUUsPerReq, pc.Cores = round(pc.RPS, 1), round(pc.CPUUsPerReq, 1), round(pc.Cores, 2)
 	return pc
 }
 
@@ -511,7 +522,13 @@ func quantileMs(sorted []time.Duration, q float64) float64 {
 	if len(sorted) == 0 {
 		return 0
 	}
-	return float64(sorted[int(q*float64(len(sorted)-1))]) / float64(time.Millisecond)
+	return round(float64(sorted[int(q*float64(len(sorted)-1))])/float64(time.Millisecond), 4)
+}
+
+// round rounds x to digits decimals.
+func round(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
 }
 
 // driveLoad warms up with do for a tenth of d (50–500 ms), then calls do from conc goroutines
@@ -534,6 +551,7 @@ func runLoad(ctx context.Context, conc int, d time.Duration, do func(context.Con
 		res loadResult
 		wg  sync.WaitGroup
 	)
+	cpu0, cpuErr := procCPUSeconds(os.Getpid())
 	start := time.Now()
 	deadline := start.Add(d)
 	for range conc {
@@ -566,5 +584,8 @@ func runLoad(ctx context.Context, conc int, d time.Duration, do func(context.Con
 	}
 	wg.Wait()
 	res.elapsed = time.Since(start)
+	if cpu1, err := procCPUSeconds(os.Getpid()); err == nil && cpuErr == nil {
+		res.cpu = cpu1 - cpu0
+	}
 	return res
 }
