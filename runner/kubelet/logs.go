@@ -46,10 +46,27 @@ func openContainerLog(base string, maxBytes int64) (*containerLog, error) {
 		return nil, fmt.Errorf("open log %s: %w", base, err)
 	}
 	l := &containerLog{base: base, maxBytes: maxBytes, partial: map[string][]byte{}, subs: map[chan []byte]struct{}{}}
-	if err := l.open(); err != nil {
+	if err := l.touch(); err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+// touch makes sure the log file exists without keeping it open: the file is opened at the
+// container's first line, so that a runner holding tens of thousands of quiet containers does
+// not hold as many file descriptors.
+func (l *containerLog) touch() error {
+	f, err := os.OpenFile(l.base+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("open log: %w", err)
+	}
+	st, err := f.Stat()
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("open log: %w", err)
+	}
+	l.size = st.Size()
+	return nil
 }
 
 func (l *containerLog) open() error {
@@ -114,6 +131,9 @@ func (l *containerLog) emit(ts, stream, tag string, content []byte) {
 	line = append(line, ' ')
 	line = append(line, content...)
 	line = append(line, '\n')
+	if l.f == nil {
+		_ = l.open()
+	}
 	if l.f != nil {
 		if l.size+int64(len(line)) > l.maxBytes && l.size > 0 {
 			l.f.Close()
@@ -173,7 +193,7 @@ func (l *containerLog) restarted() {
 	_ = os.Remove(l.base + ".previous.log")
 	_ = os.Rename(l.base+".log", l.base+".previous.log")
 	_ = os.Remove(l.base + ".log.1")
-	_ = l.open()
+	_ = l.touch()
 }
 
 // finished ends the followers of a container that will not run again until restarted.
