@@ -3,6 +3,7 @@ package scheduler
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/wasmkube/wasmkube/control/api"
@@ -169,5 +170,44 @@ func TestSnapshotAccounting(t *testing.T) {
 	}
 	if got := len(s.Nodes()); got != 2 {
 		t.Fatalf("Nodes() = %d", got)
+	}
+}
+
+func TestNodesInterleaveZones(t *testing.T) {
+	zoned := func(name, region, zone string) *api.Node {
+		n := node(name, "1", "1Gi", 10, true, nil)
+		n.Labels = map[string]string{}
+		if zone != "" {
+			n.Labels[LabelTopologyZone] = zone
+		}
+		if region != "" {
+			n.Labels[LabelTopologyRegion] = region
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		name  string
+		nodes []*api.Node
+		want  string
+	}{
+		{"no zones: by name", []*api.Node{zoned("c", "", ""), zoned("a", "", ""), zoned("b", "", "")}, "a b c"},
+		{"zones in runs", []*api.Node{zoned("a1", "", "a"), zoned("a2", "", "a"), zoned("a3", "", "a"),
+			zoned("b1", "", "b"), zoned("b2", "", "b"), zoned("c1", "", "c")}, "a1 b1 c1 a2 b2 a3"},
+		{"regions", []*api.Node{zoned("x", "r2", "a"), zoned("y", "r1", "a"), zoned("z", "r1", "a")}, "y x z"},
+		{"unlabelled among zones", []*api.Node{zoned("n1", "", ""), zoned("n2", "", ""), zoned("z1", "", "a")}, "n1 z1 n2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSnapshot()
+			for _, n := range tc.nodes {
+				s.SetNode(n)
+			}
+			var got []string
+			for _, ni := range s.Nodes() {
+				got = append(got, ni.Name)
+			}
+			if strings.Join(got, " ") != tc.want {
+				t.Fatalf("Nodes() = %v, want %s", got, tc.want)
+			}
+		})
 	}
 }

@@ -139,6 +139,12 @@ type Scheduler struct {
 	wake          chan struct{}
 	binds         chan bindJob
 
+	// inbox holds what the pod and node informers saw, for the loop to apply before its
+	// next decision: handlers never wait for a decision to finish, so the watches keep
+	// flowing however long decisions take.
+	inboxMu sync.Mutex
+	inbox   []change
+
 	decisions, decideNanos atomic.Int64
 }
 
@@ -154,6 +160,13 @@ type Stats struct {
 // Stats returns the scheduler's counters so far.
 func (s *Scheduler) Stats() Stats {
 	return Stats{Decisions: s.decisions.Load(), DecideTime: time.Duration(s.decideNanos.Load())}
+}
+
+// change is one informer event: a pod or a node added or updated, or gone.
+type change struct {
+	pod  *api.Pod
+	node *api.Node
+	gone bool
 }
 
 type bindJob struct {
@@ -189,14 +202,14 @@ func New(cfg Config) (*Scheduler, error) {
 	s.pods = informer.New(client.Pods(cfg.Client), client.ListOptions{}, nil)
 	s.nodes = informer.New(client.Nodes(cfg.Client), client.ListOptions{}, nil)
 	s.pods.AddHandler(informer.Handler[*api.Pod]{
-		OnAdd:    s.podChanged,
-		OnUpdate: func(_, p *api.Pod) { s.podChanged(p) },
-		OnDelete: s.podDeleted,
+		OnAdd:    func(p *api.Pod) { s.push(change{pod: p}) },
+		OnUpdate: func(_, p *api.Pod) { s.push(change{pod: p}) },
+		OnDelete: func(p *api.Pod) { s.push(change{pod: p, gone: true}) },
 	})
 	s.nodes.AddHandler(informer.Handler[*api.Node]{
-		OnAdd:    s.nodeChanged,
-		OnUpdate: func(_, n *api.Node) { s.nodeChanged(n) },
-		OnDelete: s.nodeDeleted,
+		OnAdd:    func(n *api.Node) { s.push(change{node: n}) },
+		OnUpdate: func(_, n *api.Node) { s.push(change{node: n}) },
+		OnDelete: func(n *api.Node) { s.push(change{node: n, gone: true}) },
 	})
 	s.policies = informer.New(client.For[*api.SchedulingPolicy](cfg.Client, "schedulingpolicies"), client.ListOptions{}, nil)
 	s.policies.AddHandler(informer.Handler[*api.SchedulingPolicy]{
@@ -249,10 +262,39 @@ func (s *Scheduler) responsible(p *api.Pod) bool {
 	return p.Spec.SchedulerName == "" || p.Spec.SchedulerName == s.cfg.Name
 }
 
+// push hands an informer event to the loop.
+func (s *Scheduler) push(c change) {
+	s.inboxMu.Lock()
+	s.inbox = append(s.inbox, c)
+	s.inboxMu.Unlock()
+	s.signal()
+}
+
+// applyChanges applies the informer events received since the last call, in order; the
+// caller holds mu.
+func (s *Scheduler) applyChanges() {
+	s.inboxMu.Lock()
+	changes := s.inbox
+	s.inbox = nil
+	s.inboxMu.Unlock()
+	for _, c := range changes {
+		switch {
+		case c.pod != nil && c.gone:
+			s.podDeleted(c.pod)
+		case c.pod != nil:
+			s.podChanged(c.pod)
+		case c.gone:
+			s.snap.RemoveNode(c.node.Name)
+		default:
+			s.snap.SetNode(c.node)
+			s.flushUnschedulable()
+		}
+	}
+}
+
+// podChanged accounts for a pod added or updated; the caller holds mu.
 func (s *Scheduler) podChanged(p *api.Pod) {
 	key := podKey(p)
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if nn := p.Status.NominatedNodeName; nn != "" && p.Spec.NodeName == "" && s.snap.NominatedNode(key) == "" &&
 		p.DeletionTimestamp == nil && !terminal(p) {
 		// Nominated by a preemption before this scheduler started (or by another): keep
@@ -284,10 +326,9 @@ func (s *Scheduler) podChanged(p *api.Pod) {
 	}
 }
 
+// podDeleted forgets a pod; the caller holds mu.
 func (s *Scheduler) podDeleted(p *api.Pod) {
 	key := podKey(p)
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.snap.RemovePod(key)
 	s.forget(key)
 	delete(s.assumed, key)
@@ -309,19 +350,6 @@ func (s *Scheduler) forget(key string) {
 	delete(s.unschedulable, key)
 	delete(s.backoff, key)
 	delete(s.attempts, key)
-}
-
-func (s *Scheduler) nodeChanged(n *api.Node) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.snap.SetNode(n)
-	s.flushUnschedulable()
-}
-
-func (s *Scheduler) nodeDeleted(n *api.Node) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.snap.RemoveNode(n.Name)
 }
 
 // flushUnschedulable moves parked pods to back-off, from which the retry loop moves them to
@@ -404,6 +432,7 @@ func (s *Scheduler) retryLoop(ctx context.Context) {
 func (s *Scheduler) loop(ctx context.Context) {
 	for {
 		s.mu.Lock()
+		s.applyChanges()
 		key := s.active.pop()
 		s.mu.Unlock()
 		if key == "" {

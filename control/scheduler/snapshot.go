@@ -466,7 +466,17 @@ func (s *Snapshot) Node(name string) (*NodeInfo, bool) {
 	return ni, ok
 }
 
-// Nodes returns every node in a stable order (by name).
+// Well-known topology labels: Nodes interleaves the zones they name.
+const (
+	LabelTopologyZone   = "topology.kubernetes.io/zone"
+	LabelTopologyRegion = "topology.kubernetes.io/region"
+)
+
+// Nodes returns every node in a stable order that interleaves zones, as kube-scheduler's
+// node tree does: the first node of each zone (zones by region and zone name), then the
+// second of each, and so on, nodes within a zone by name. A bounded search (ScheduleSample)
+// therefore samples every zone evenly; with nodes merely sorted by name, zones named in
+// runs would make a pod bound to one zone wade through the others first.
 func (s *Snapshot) Nodes() []*NodeInfo {
 	if s.dirty {
 		s.list = s.list[:0]
@@ -474,9 +484,41 @@ func (s *Snapshot) Nodes() []*NodeInfo {
 			s.list = append(s.list, ni)
 		}
 		sortNodes(s.list)
+		s.list = interleaveZones(s.list)
 		s.dirty = false
 	}
 	return s.list
+}
+
+func zoneOf(n *api.Node) string {
+	return n.Labels[LabelTopologyRegion] + ":\x00:" + n.Labels[LabelTopologyZone]
+}
+
+// interleaveZones reorders list (sorted by name) round-robin over its zones, in place.
+func interleaveZones(list []*NodeInfo) []*NodeInfo {
+	byZone := map[string][]*NodeInfo{}
+	var zones []string
+	for _, ni := range list {
+		z := zoneOf(ni.Node)
+		if _, ok := byZone[z]; !ok {
+			zones = append(zones, z)
+		}
+		byZone[z] = append(byZone[z], ni)
+	}
+	if len(zones) < 2 {
+		return list
+	}
+	sort.Strings(zones)
+	n := len(list)
+	out := list[:0]
+	for i := 0; len(out) < n; i++ {
+		for _, z := range zones {
+			if i < len(byZone[z]) {
+				out = append(out, byZone[z][i])
+			}
+		}
+	}
+	return out
 }
 
 func sortNodes(list []*NodeInfo) {
