@@ -72,9 +72,6 @@ type benchProxyOptions struct {
 	timeout            time.Duration
 }
 
-// proxyProtocols are the protocols of the front doors, in the order they are measured.
-var proxyProtocols = [...]string{"http1", "h2c", "h3"}
-
 func newBenchProxyCmd(s *streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "proxy",
@@ -452,7 +449,7 @@ func measureProxy(ctx context.Context, progress func(string, ...any), tgt proxyT
 	for i, host := range tgt.hosts {
 		path := paths[i]
 		*path.m = map[string]map[string]proxyCase{}
-		for _, proto := range proxyProtocols {
+		for _, proto := range []string{"http1", "h2c", "h3"} {
 			(*path.m)[proto] = map[string]proxyCase{}
 			for _, conc := range o.concurrency {
 				c, url, closeClient := proxyClient(proto, host, tgt.port, conc, tgt.pool)
