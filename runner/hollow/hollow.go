@@ -53,6 +53,10 @@ type Config struct {
 	// Labels are put on every node, besides kubernetes.io/hostname, kubernetes.io/os,
 	// kubernetes.io/arch and wasmkube.io/hollow=true.
 	Labels map[string]string
+	// NodeLabels, when set, returns further labels for node i (a zone, a rack), so one
+	// Runner, with one pod watch and one node watch, can stand in for a varied fleet. It
+	// must be a pure function of i.
+	NodeLabels func(i int) map[string]string
 	// LeaseDuration is each node lease's leaseDurationSeconds (40s).
 	LeaseDuration time.Duration
 	// RenewInterval is how often each lease is renewed (10s); the nodes' renewals are spread
@@ -131,6 +135,13 @@ func (c *Config) Validate() error {
 	if errs := api.ValidateLabels(c.Labels, "labels"); len(errs) > 0 {
 		return fmt.Errorf("hollow config: Labels: %w", errs[0])
 	}
+	if c.NodeLabels != nil {
+		for i := range c.Nodes {
+			if errs := api.ValidateLabels(c.NodeLabels(i), "labels"); len(errs) > 0 {
+				return fmt.Errorf("hollow config: NodeLabels(%d): %w", i, errs[0])
+			}
+		}
+	}
 	for name, q := range c.Capacity {
 		if q.MilliValue() < 0 {
 			return fmt.Errorf("hollow config: Capacity %s %s is negative", name, q)
@@ -148,6 +159,9 @@ func (c *Config) node(i int) *api.Node {
 	l := maps.Clone(c.Labels)
 	if l == nil {
 		l = map[string]string{}
+	}
+	if c.NodeLabels != nil {
+		maps.Copy(l, c.NodeLabels(i))
 	}
 	l[api.LabelHostname] = name
 	l[api.LabelOS] = runtime.GOOS

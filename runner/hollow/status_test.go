@@ -234,6 +234,9 @@ func TestConfig(t *testing.T) {
 		{"long prefix", func(c *Config) { c.NamePrefix = strings.Repeat("a", 60) }, "NamePrefix"},
 		{"bad label", func(c *Config) { c.Labels = map[string]string{"a b": "x"} }, "Labels"},
 		{"negative delay", func(c *Config) { c.StartupDelay = -time.Second }, "StartupDelay"},
+		{"bad node label", func(c *Config) {
+			c.NodeLabels = func(i int) map[string]string { return map[string]string{"zone": strings.Repeat("z", i*40)} }
+		}, "NodeLabels(2)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -246,7 +249,9 @@ func TestConfig(t *testing.T) {
 			}
 		})
 	}
-	cfg := Config{Client: c, Nodes: 12}
+	zones := []string{"a", "b", "c"}
+	cfg := Config{Client: c, Nodes: 12, Labels: map[string]string{"zone": "all", "team": "x"},
+		NodeLabels: func(i int) map[string]string { return map[string]string{"zone": zones[i%3]} }}
 	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -257,7 +262,8 @@ func TestConfig(t *testing.T) {
 	}
 	n := r.cfg.node(11)
 	if n.Labels[api.LabelHostname] != "hollow-00011" || n.Labels[LabelHollow] != "true" ||
-		n.Status.Addresses[0].Address != "127.1.0.12" || n.Status.Capacity[api.ResourcePods].Value() != 110 {
+		n.Status.Addresses[0].Address != "127.1.0.12" || n.Status.Capacity[api.ResourcePods].Value() != 110 ||
+		n.Labels["zone"] != "c" || n.Labels["team"] != "x" {
 		t.Errorf("node 11 = %+v", n)
 	}
 }
