@@ -12,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/wasmkube/wasmkube/wasm/internal/abi"
+	"github.com/wasmkube/wasmkube/wasm/internal/interrupt"
 	"github.com/wasmkube/wasmkube/wasm/internal/volume"
 )
 
@@ -45,10 +46,8 @@ func (c *container) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("container %s: %v", c.name, err), http.StatusServiceUnavailable)
 		return
 	}
-	ctx, cancel := context.WithDeadline(inst.ctx, deadline)
-	inst.req, inst.w, inst.call = r, w, ctx
-	err = inst.handle.CallWithStack(ctx, nil)
-	cancel()
+	inst.req, inst.w = r, w
+	err = inst.callUntil(inst.handle, deadline)
 	headSent := inst.headSent
 	inst.endRequest()
 	if err == nil && !inst.mem.oom {
@@ -75,15 +74,13 @@ func (c *container) create(deadline time.Time) (*instance, error) {
 			Started: time.Now(), Finished: time.Now()})
 		return nil, err
 	}
-	if c.module.initialize {
-		ctx, cancel := context.WithDeadline(inst.ctx, deadline)
-		err = inst.start(ctx, abi.InitializeExport)
-		cancel()
-		if err != nil {
+	// The module's start section, moved to an export by the instrumentation, then _initialize.
+	for _, name := range []string{interrupt.StartExport, abi.InitializeExport} {
+		if err := inst.start(name, deadline); err != nil {
 			exit := inst.exit(err)
 			inst.close()
 			c.pod.report(exit)
-			return nil, fmt.Errorf("%s: %s", abi.InitializeExport, exit.Message())
+			return nil, fmt.Errorf("%s: %s", name, exit.Message())
 		}
 	}
 	return inst, nil
@@ -103,7 +100,10 @@ func (c *container) run(podStarted time.Time) Exit {
 			Started: time.Now(), Finished: time.Now()}
 	}
 	c.command.Store(inst.mem)
-	err = inst.start(inst.ctx, abi.StartExport)
+	// ctx carries the active deadline.
+	if err = inst.start(interrupt.StartExport, time.Time{}); err == nil {
+		err = inst.start(abi.StartExport, time.Time{})
+	}
 	c.command.Store(nil)
 	exit := inst.exit(err)
 	inst.close()

@@ -25,8 +25,10 @@
 // timeout, or the pod's active deadline for commands) is killed. Its request is answered 500 (trap,
 // panic, out of memory), 504 (deadline) or 503 (no instance could be had, or the pod is closing);
 // the instance is discarded and the Exit reported; other instances and pods do not notice. Guests
-// are compiled with wazero's termination checks (RuntimeConfig.TrustedGuests turns them off; see
-// there for the price).
+// are compiled with checks at every loop header (package wasm/internal/interrupt) that let the
+// sandbox stop them within 1024 back-edges and let the Go scheduler preempt them in between;
+// RuntimeConfig.TrustedGuests turns them off (see there for the price). A stopped guest traps;
+// the sandbox reports the reason it stopped it.
 //
 // # The ABI (version 1)
 //

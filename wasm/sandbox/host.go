@@ -217,11 +217,7 @@ func (inst *instance) send(mem api.Memory, ptr, size uint32) int32 {
 	if handle < 0 && len(inst.responses) >= maxOpenResponses {
 		return inst.fail("%d responses already open: close their bodies", maxOpenResponses)
 	}
-	ctx := inst.call
-	if ctx == nil {
-		ctx = inst.ctx
-	}
-	req, err := http.NewRequestWithContext(ctx, out.Method, out.URL, bytes.NewReader(out.Body))
+	req, err := http.NewRequestWithContext(inst.callContext(), out.Method, out.URL, bytes.NewReader(out.Body))
 	if err != nil {
 		return inst.fail("%v", err)
 	}

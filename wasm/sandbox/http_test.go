@@ -400,6 +400,11 @@ func TestPoolHammer(t *testing.T) {
 	}
 	wg.Wait()
 	close(ex.ch)
+	// The last request to a container may have crashed its last instance: one healthy request
+	// through both leaves each with at least one.
+	if status, body := fetch(t, url+"/call?url=http://localhost:9000/"); status != 200 || !strings.HasPrefix(body, "200 ") {
+		t.Fatalf("GET /call = %d %q", status, body)
+	}
 	eventually(t, "the pools to shrink", func() bool {
 		s := p.Stats()
 		return s[0].Instances == 1 && s[1].Instances == 1

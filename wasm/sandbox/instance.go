@@ -90,7 +90,6 @@ type instance struct {
 	handle  api.Function    // HTTP modules
 	mem     *linearMemory   // its memory, under the container's limit
 	ctx     context.Context // base of every call: carries the instance; canceled when the pod is killed
-	call    context.Context // the running call's context, for host functions and sleeps
 	started time.Time
 	idle    time.Time // when it was last returned to the pool
 	gen     int       // the pool generation it belongs to
@@ -105,6 +104,8 @@ type instance struct {
 	responses []*http.Response // outbound responses by handle; nil when closed
 	lastErr   string
 	noSpace   bool // a volume refused a write during the current WASI call
+
+	stopper // stops the guest at its deadline or when its context ends (stop.go)
 }
 
 // newInstance instantiates the container's module in ctx, without running its start function.
@@ -123,6 +124,7 @@ func (c *container) newInstance(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	inst.mod = mod
+	inst.watch(ctx, mod)
 	if inst.mem.overLimit {
 		inst.close()
 		return nil, fmt.Errorf("instantiate: %w", ErrMemoryLimit)
@@ -131,16 +133,14 @@ func (c *container) newInstance(ctx context.Context) (*instance, error) {
 	return inst, nil
 }
 
-// start runs the instance's start function (_initialize or _start) under ctx, which must derive
-// from inst.ctx. A nil error means it returned or exited with code 0.
-func (inst *instance) start(ctx context.Context, name string) error {
+// start runs the instance's start function (_initialize or _start) until deadline (none if zero).
+// A nil error means it returned or exited with code 0.
+func (inst *instance) start(name string, deadline time.Time) error {
 	fn := inst.mod.ExportedFunction(name)
 	if fn == nil {
 		return nil
 	}
-	inst.call = ctx
-	err := fn.CallWithStack(ctx, nil)
-	inst.call = nil
+	err := inst.callUntil(fn, deadline)
 	if inst.mem.oom {
 		return errOutOfMemory
 	}
@@ -157,15 +157,14 @@ func (inst *instance) refusedForSpace() { inst.noSpace = true }
 // nanosleep is the guest's sleep: it ends early when the running call is canceled, so that a
 // sleeping guest is stopped at its deadline like a running one.
 func (inst *instance) nanosleep(ns int64) {
-	ctx := inst.call
-	if ctx == nil || inst.c.pod.rt.cfg.TrustedGuests {
+	if inst.c.pod.rt.cfg.TrustedGuests {
 		time.Sleep(time.Duration(ns))
 		return
 	}
 	t := time.NewTimer(time.Duration(ns))
 	select {
 	case <-t.C:
-	case <-ctx.Done():
+	case <-inst.callContext().Done():
 		t.Stop()
 	}
 }
@@ -199,7 +198,7 @@ func (inst *instance) exit(err error) Exit {
 
 // endRequest forgets the request and closes outbound responses the guest left open.
 func (inst *instance) endRequest() {
-	inst.req, inst.w, inst.call = nil, nil, nil
+	inst.req, inst.w = nil, nil
 	inst.headSent, inst.headBuilt = false, false
 	inst.closeResponses()
 }
@@ -217,6 +216,7 @@ func (inst *instance) closeResponses() {
 // close releases the instance and its memory. No call may be running.
 func (inst *instance) close() {
 	inst.closeResponses()
+	inst.stopWatching()
 	if inst.mod != nil {
 		inst.mod.Close(context.Background())
 	}

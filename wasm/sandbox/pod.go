@@ -233,12 +233,6 @@ func (r *Runtime) NewPod(ctx context.Context, cfg PodConfig) (*Pod, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r.mu.Lock()
-	closed := r.closed
-	r.mu.Unlock()
-	if closed {
-		return nil, fmt.Errorf("create pod %s: runtime %w", cfg.Name, ErrClosed)
-	}
 	p := &Pod{rt: r, cfg: cfg, byName: map[string]*container{}, ports: map[int]*container{},
 		volumes: map[string]*volume.Volume{}, drained: make(chan struct{})}
 	for _, v := range cfg.Volumes {
@@ -262,6 +256,14 @@ func (r *Runtime) NewPod(ctx context.Context, cfg PodConfig) (*Pod, error) {
 			p.ports[port] = c
 		}
 	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		p.kill()
+		return nil, fmt.Errorf("create pod %s: runtime %w", cfg.Name, ErrClosed)
+	}
+	r.pods[p] = struct{}{}
+	r.mu.Unlock()
 	return p, nil
 }
 
@@ -447,6 +449,9 @@ func (p *Pod) Close(ctx context.Context) error {
 		<-p.drained
 	}
 	p.kill()
+	p.rt.mu.Lock()
+	delete(p.rt.pods, p)
+	p.rt.mu.Unlock()
 	for _, c := range p.list {
 		if c.pool != nil {
 			c.pool.close()
