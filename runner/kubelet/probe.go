@@ -182,13 +182,17 @@ func (w *worker) onReadiness(c *ctr, gen int, ready bool) {
 	}
 }
 
-// onLivenessFailed restarts an HTTP container whose liveness probe failed.
+// onLivenessFailed restarts a container whose liveness probe failed.
 func (w *worker) onLivenessFailed(ctx context.Context, c *ctr, gen int, msg string) {
 	if gen != c.probeGen || w.sb == nil || c.state.Running == nil {
 		return
 	}
 	if c.module.Kind() != sandbox.KindHTTP {
-		w.r.cfg.Logger.Warn("liveness probe failed on a command container; commands cannot be killed alone", "pod", w.key, "container", c.spec.Name)
+		// The command is killed; its exit restarts it (or not) by the pod's restartPolicy,
+		// with the back-off of any exit.
+		if err := w.sb.Kill(c.spec.Name, messageLivenessFailed+msg); err != nil {
+			w.r.cfg.Logger.Warn("kill after a failed liveness probe", "pod", w.key, "container", c.spec.Name, "err", err)
+		}
 		return
 	}
 	now := api.NewTime(time.Now())

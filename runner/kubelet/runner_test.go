@@ -207,6 +207,20 @@ func TestPods(t *testing.T) {
 		})
 	})
 
+	t.Run("liveness kills a command", func(t *testing.T) {
+		cl.create(t, pod("live-cmd", api.RestartNever, api.Container{Name: "c", Image: m.cmd, Args: []string{"sleep", "1h"},
+			LivenessProbe: &api.Probe{HTTPGet: &api.HTTPGetAction{Path: "/", Port: api.IntOrString{IntVal: 81}}, PeriodSeconds: 1, FailureThreshold: 1}}))
+		cl.waitPod(t, "live-cmd", func(p *api.Pod) error {
+			cs := status(p, "c")
+			term := cs.State.Terminated
+			if p.Status.Phase != api.PodFailed || term == nil || term.ExitCode != 137 || term.Reason != "Error" ||
+				!strings.Contains(term.Message, "Liveness probe failed") {
+				return fmt.Errorf("phase %s, container %+v", p.Status.Phase, cs)
+			}
+			return nil
+		})
+	})
+
 	for _, tt := range []struct{ name, image, want string }{
 		{"notwasm", m.notWasm, "not a Wasm file"},
 		{"noexport", m.noExport, "missing export"},

@@ -106,6 +106,22 @@ func TestCommandRestartAndStop(t *testing.T) {
 		s := p.Stats()
 		return s[1].Instances == 1 && s[1].MemoryBytes > 0
 	})
+	// Kill ends the sleeper alone, as a failed liveness probe does; it can run again.
+	if err := p.Kill("once", "probe"); err == nil {
+		t.Fatal("Kill of a command that is not running succeeded")
+	}
+	if err := p.Kill("forever", "Liveness probe failed: no answer"); err != nil {
+		t.Fatal(err)
+	}
+	x := ex.next(t)
+	if x.Container != "forever" || x.Reason != sandbox.ReasonError || x.ExitCode != sandbox.ExitCodeKilled ||
+		x.Err == nil || !strings.Contains(x.Err.Error(), "Liveness probe failed: no answer") {
+		t.Fatalf("exit after Kill = %+v", x)
+	}
+	if err := p.Restart(context.Background(), "forever"); err != nil {
+		t.Fatalf("Restart after Kill: %v", err)
+	}
+	eventually(t, "the sleeper runs again", func() bool { return p.Stats()[1].Instances == 1 })
 	// Close stops the sleeping command at once; it has no way to be asked.
 	if err := p.Close(context.Background()); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,6 +30,7 @@ type container struct {
 
 	pool    *pool                        // HTTP modules
 	running bool                         // a command is running; guarded by pod.mu
+	kill    context.CancelCauseFunc      // ends the running command (Pod.Kill); guarded by pod.mu
 	command atomic.Pointer[linearMemory] // the running command's memory, for Stats
 }
 
@@ -87,8 +89,7 @@ func (c *container) create(deadline time.Time) (*instance, error) {
 }
 
 // run runs a command container once, to its end.
-func (c *container) run(podStarted time.Time) Exit {
-	ctx := c.pod.cmdCtx
+func (c *container) run(ctx context.Context, podStarted time.Time) Exit {
 	if d := c.pod.cfg.ActiveDeadline; d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, podStarted.Add(d))
@@ -107,6 +108,9 @@ func (c *container) run(podStarted time.Time) Exit {
 	c.command.Store(nil)
 	exit := inst.exit(err)
 	inst.close()
+	if why := context.Cause(ctx); errors.Is(why, errKilled) {
+		exit.Reason, exit.ExitCode, exit.Err = ReasonError, ExitCodeKilled, why
+	}
 	return exit
 }
 

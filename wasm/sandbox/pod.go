@@ -356,6 +356,29 @@ func (p *Pod) Restart(ctx context.Context, container string) error {
 	return nil
 }
 
+// errKilled marks a command ended by Kill.
+var errKilled = errors.New("killed")
+
+// Kill ends the run of the command container named container, as a kubelet kills a container
+// whose liveness probe failed: it exits with ReasonError and ExitCodeKilled, and its Exit's Err
+// wraps why. The pod goes on; Restart runs the command again. HTTP containers are not killed
+// this way (Restart replaces their instances).
+func (p *Pod) Kill(container string, why string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.byName[container]
+	switch {
+	case c == nil:
+		return fmt.Errorf("kill container %q of pod %s: no such container", container, p.cfg.Name)
+	case c.pool != nil:
+		return fmt.Errorf("kill container %q of pod %s: it serves HTTP; restart it instead", container, p.cfg.Name)
+	case !c.running || c.kill == nil:
+		return fmt.Errorf("kill container %q of pod %s: not running", container, p.cfg.Name)
+	}
+	c.kill(fmt.Errorf("%w: %s", errKilled, why))
+	return nil
+}
+
 // launch runs a command container in a goroutine that the pod waits for in Close.
 func (p *Pod) launch(c *container) error {
 	p.mu.Lock()
@@ -369,8 +392,11 @@ func (p *Pod) launch(c *container) error {
 	c.running = true
 	p.inflight++
 	started := p.started
+	ctx, kill := context.WithCancelCause(p.cmdCtx)
+	c.kill = kill
 	go func() {
-		exit := c.run(started)
+		defer kill(nil)
+		exit := c.run(ctx, started)
 		p.mu.Lock()
 		c.running = false
 		p.mu.Unlock()
