@@ -116,14 +116,25 @@ func (s *Snapshot) Eligible(pod *PodInfo) (bool, string) {
 // pod, check the pod fits, then give back the most important of them one by one while it
 // still fits. Among the nodes that work, the one whose most important victim has the lowest
 // priority wins, then the one with fewest victims, then the lowest sum of victim priorities,
-// then the first in node order. Pods already terminating are not victims. Rules about other
+// then the first found. Like kube-scheduler, the search stops once it has found
+// NumCandidates(len(nodes)) nodes that work, visiting nodes from index start and wrapping
+// around; when it finds fewer, it has examined every node, so a failure's explanation counts
+// them all. Pods already terminating are not victims. Rules about other
 // pods (affinity, spread) are judged as prepared for the cluster as it is, victims included,
 // so a node blocked by a victim's anti-affinity is not a candidate (kube-scheduler would
 // consider it). Preempt reads the snapshot and changes nothing; pod must be prepared
 // (Snapshot.Prepare) and not eligible pods (Eligible) are the caller's to turn away.
-func (s *Snapshot) Preempt(pod *PodInfo, filters []Filter) Preemption {
+func (s *Snapshot) Preempt(pod *PodInfo, filters []Filter, start int) Preemption {
 	nodes := s.Nodes()
 	res := Preemption{Total: len(nodes), Reasons: map[string]int{}}
+	if len(nodes) == 0 {
+		return res
+	}
+	start %= len(nodes)
+	if start < 0 {
+		start = 0
+	}
+	want, found := NumCandidates(len(nodes)), 0
 	lower := false
 	for pr := range s.priorities {
 		if pr < pod.Priority {
@@ -132,7 +143,8 @@ func (s *Snapshot) Preempt(pod *PodInfo, filters []Filter) Preemption {
 		}
 	}
 	var best *candidate
-	for _, ni := range nodes {
+	for i := 0; i < len(nodes) && found < want; i++ {
+		ni := nodes[(start+i)%len(nodes)]
 		ok, reason := runFilters(pod, ni, filters)
 		switch {
 		case ok:
@@ -142,6 +154,7 @@ func (s *Snapshot) Preempt(pod *PodInfo, filters []Filter) Preemption {
 			if best == nil || c.better(best) {
 				best = c
 			}
+			found++
 			continue
 		case unresolvable(reason):
 			res.Reasons[ReasonPreemptionNotHelpful]++
@@ -158,12 +171,17 @@ func (s *Snapshot) Preempt(pod *PodInfo, filters []Filter) Preemption {
 		if best == nil || c.better(best) {
 			best = c
 		}
+		found++
 	}
 	if best != nil {
 		res.Node, res.Victims, res.Reasons = best.node, best.victims, nil
 	}
 	return res
 }
+
+// NumCandidates is how many nodes where preemption works a search looks for among total
+// nodes before choosing, as kube-scheduler's DefaultPreemption: 10% of them, at least 100.
+func NumCandidates(total int) int { return min(total, max(total/10, 100)) }
 
 func runFilters(pod *PodInfo, n *NodeInfo, filters []Filter) (bool, string) {
 	for _, f := range filters {

@@ -116,7 +116,7 @@ func TestPreemptVictims(t *testing.T) {
 			s := preemptCluster(tc.nodes, tc.placed)
 			pi := NewPodInfo(tc.pod)
 			s.Prepare(pi)
-			pre := s.Preempt(pi, DefaultFilters())
+			pre := s.Preempt(pi, DefaultFilters(), 0)
 			var victims []string
 			for _, v := range pre.Victims {
 				victims = append(victims, v.Name)
@@ -234,7 +234,7 @@ func TestExplanationsGolden(t *testing.T) {
 		if ok, why := s.Eligible(pi); !ok {
 			pre.NotEligible = why
 		} else {
-			pre = s.Preempt(pi, DefaultFilters())
+			pre = s.Preempt(pi, DefaultFilters(), 0)
 		}
 		fmt.Fprintf(&out, "%s:\n  %s\n", tc.name, Explain(d, pre))
 	}
@@ -253,5 +253,61 @@ func TestExplanationsGolden(t *testing.T) {
 	}
 	if out.String() != string(want) {
 		t.Fatalf("explanations differ from %s:\n%s\nwant\n%s", path, out.String(), want)
+	}
+}
+
+// BenchmarkPreempt is a preemption search over 5,000 full nodes of ten low-priority pods
+// each, every node a candidate.
+func BenchmarkPreempt(b *testing.B) {
+	var nodes []*api.Node
+	placed := map[string][]*api.Pod{}
+	for i := range 5000 {
+		name := fmt.Sprintf("n%04d", i)
+		nodes = append(nodes, node(name, "1", "1280Mi", 110, true, map[string]string{LabelTopologyZone: fmt.Sprint(i % 3)}))
+		for j := range 10 {
+			placed[name] = append(placed[name], prioPod(fmt.Sprintf("low-%d-%d", i, j), int32(j), "", "128Mi", j))
+		}
+	}
+	s := preemptCluster(nodes, placed)
+	pi := NewPodInfo(prioPod("vip", 1000, "", "300Mi", 99))
+	s.Prepare(pi)
+	b.ResetTimer()
+	for b.Loop() {
+		if pre := s.Preempt(pi, DefaultFilters(), 0); pre.Node == "" || len(pre.Victims) != 3 {
+			b.Fatalf("Preempt = %q, %d victims", pre.Node, len(pre.Victims))
+		}
+	}
+}
+
+// TestPreemptBounded checks that the search stops after NumCandidates working nodes, from
+// where it starts: the best node of all is chosen only when the search reaches it.
+func TestPreemptBounded(t *testing.T) {
+	var nodes []*api.Node
+	placed := map[string][]*api.Pod{}
+	for i := range 250 {
+		name := fmt.Sprintf("n%04d", i)
+		nodes = append(nodes, std(name))
+		prio := int32(5)
+		if i == 200 {
+			prio = 1
+		}
+		placed[name] = []*api.Pod{prioPod("low-"+name, prio, "", "1Gi", 1)}
+	}
+	s := preemptCluster(nodes, placed)
+	pi := NewPodInfo(prioPod("vip", 1000, "", "512Mi", 9))
+	s.Prepare(pi)
+	for _, tc := range []struct {
+		name  string
+		start int
+		want  string
+	}{
+		{"best node beyond the bound", 0, "n0000"},
+		{"best node within the bound", 150, "n0200"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := s.Preempt(pi, DefaultFilters(), tc.start).Node; got != tc.want {
+				t.Fatalf("Preempt from %d = %q, want %q", tc.start, got, tc.want)
+			}
+		})
 	}
 }

@@ -490,7 +490,7 @@ func (s *Scheduler) decide(key string) (bindJob, bool) {
 		if ok, why := s.snap.Eligible(pi); !ok {
 			pre.NotEligible = why
 		} else {
-			pre = s.snap.Preempt(pi, s.cfg.Filters)
+			pre = s.snap.Preempt(pi, s.cfg.Filters, s.next)
 		}
 		var displaced []string
 		if pre.Node != "" {
