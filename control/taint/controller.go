@@ -2,6 +2,7 @@ package taint
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -71,6 +72,15 @@ func New(cfg Config) (*Controller, error) {
 	return c, nil
 }
 
+// disruption is the status patch of an evicted pod's DisruptionTarget condition.
+func disruption(now time.Time) []byte {
+	b, _ := json.Marshal(map[string]any{"status": map[string]any{"conditions": []any{map[string]any{
+		"type": api.DisruptionTarget, "status": api.ConditionTrue, "reason": "DeletionByTaintManager",
+		"message": "Taint manager: deleting due to NoExecute taint", "lastTransitionTime": api.NewTime(now),
+	}}}})
+	return b
+}
+
 // Run reconciles until ctx ends and returns once every worker has stopped.
 func (c *Controller) Run(ctx context.Context) error { return c.ctrl.Run(ctx) }
 
@@ -92,8 +102,14 @@ func (c *Controller) Reconcile(ctx context.Context, name string) error {
 			continue
 		}
 		p := ev.Pod
-		err := client.Pods(c.cfg.Client).Namespace(p.Namespace).Delete(ctx, p.Name, &api.DeleteOptions{
-			Preconditions: &api.Preconditions{UID: api.Ptr(p.UID)}})
+		pods := client.Pods(c.cfg.Client).Namespace(p.Namespace)
+		// As Kubernetes does, the pod is marked DisruptionTarget first, so whoever owns it
+		// can tell an eviction from a crash.
+		if _, err := pods.Patch(ctx, p.Name, client.StrategicMergePatch, disruption(c.cfg.Now()), "status"); err != nil && !api.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("mark pod %s/%s for eviction from tainted node %s: %w", p.Namespace, p.Name, name, err))
+			continue
+		}
+		err := pods.Delete(ctx, p.Name, &api.DeleteOptions{Preconditions: &api.Preconditions{UID: api.Ptr(p.UID)}})
 		switch {
 		case err == nil:
 			if c.cfg.Recorder != nil {

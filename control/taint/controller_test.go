@@ -146,8 +146,16 @@ func TestTolerationUpdate(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		got, err := pods.Get(ctx, p.Name)
-		if api.IsNotFound(err) || (err == nil && got.DeletionTimestamp != nil) {
+		if api.IsNotFound(err) {
 			return
+		}
+		if err == nil && got.DeletionTimestamp != nil {
+			for _, c := range got.Status.Conditions {
+				if c.Type == api.DisruptionTarget && c.Status == api.ConditionTrue && c.Reason == "DeletionByTaintManager" {
+					return
+				}
+			}
+			t.Fatalf("evicted pod has no DisruptionTarget condition: %+v", got.Status.Conditions)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("pod with tolerationSeconds 0 not evicted: %v", err)
