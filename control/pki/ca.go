@@ -150,53 +150,19 @@ func (ca *CA) Issue(req CertRequest, now time.Time) (certPEM, keyPEM []byte, err
 	if err := req.validate(); err != nil {
 		return nil, nil, fmt.Errorf("issue certificate %q: %w", req.CommonName, err)
 	}
-	validity := req.Validity
-	if validity == 0 {
-		validity = DefaultValidity
-	}
-	notAfter := now.Add(validity)
-	if notAfter.After(ca.Cert.NotAfter) {
-		notAfter = ca.Cert.NotAfter
-	}
-	if !notAfter.After(now) {
-		return nil, nil, fmt.Errorf("issue certificate %q: CA %q expired at %s", req.CommonName,
-			ca.Cert.Subject.CommonName, ca.Cert.NotAfter.Format(time.RFC3339))
-	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("issue certificate %q: generate key: %w", req.CommonName, err)
 	}
-	serial, err := newSerial()
+	certPEM, err = ca.Sign(key.Public(), req, now)
 	if err != nil {
-		return nil, nil, fmt.Errorf("issue certificate %q: %w", req.CommonName, err)
-	}
-	var usage []x509.ExtKeyUsage
-	if req.Server {
-		usage = append(usage, x509.ExtKeyUsageServerAuth)
-	}
-	if req.Client {
-		usage = append(usage, x509.ExtKeyUsageClientAuth)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: req.CommonName, Organization: req.Organization},
-		DNSNames:              req.DNSNames,
-		IPAddresses:           req.IPs,
-		NotBefore:             now.Add(-clockSkew),
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           usage,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("issue certificate %q: sign: %w", req.CommonName, err)
+		return nil, nil, err
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("issue certificate %q: encode key: %w", req.CommonName, err)
 	}
-	return encodePEM("CERTIFICATE", der), encodePEM("PRIVATE KEY", keyDER), nil
+	return certPEM, encodePEM("PRIVATE KEY", keyDER), nil
 }
 
 func (req CertRequest) validate() error {
