@@ -126,6 +126,7 @@ func benchScheduler(ctx context.Context, s *streams, o benchSchedulerOptions) er
 		cfg.DataDir = dir
 		cfg.APIAddr = "127.0.0.1:0"
 		cfg.UnsafeNoFsync = true
+		cfg.Scheduler = false // the bench runs its own; a second one would only watch and cost CPU
 		srv, err := server.Start(ctx, cfg)
 		if err != nil {
 			return err

@@ -284,11 +284,34 @@ type updateResult struct {
 // ("", "status" or "finalize"), checking the resourceVersion precondition the new object
 // carries, retrying on concurrent writes when it carries none. createIfMissing lets the
 // update create a missing object (PUT of leases and endpoints, apply).
+//
+// The current object comes from the watch cache when it holds the key, which saves an etcd
+// read per write. The cache may be behind etcd, so nothing is answered from a cached read
+// alone: the write's compare-and-swap on the revision fails if the cached version is no
+// longer current, and any other outcome that depends on the current state (a failed
+// precondition, an error from mutate, validation or admission, "nothing changed") is
+// decided again from etcd before it is returned.
 func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub string, mutate mutateFunc,
 	opts writeOptions, create func() (api.Object, error)) (updateResult, error) {
 	k := key(r, ns, name)
+	// Dry runs and services (whose updates allocate addresses) always read etcd.
+	fromEtcd := opts.dryRun || r.Resource == "services"
 	for {
-		kv, err := s.store.Get(ctx, k)
+		var kv store.KV
+		var err error
+		cached := false
+		if o := r.cache.get(k); o != nil && !fromEtcd {
+			kv, cached = store.KV{Key: k, Value: o.value, Revision: o.rev}, true
+		} else {
+			kv, err = s.store.Get(ctx, k)
+		}
+		// stale reports whether a result must be decided again from etcd.
+		stale := func() bool {
+			if cached {
+				fromEtcd = true
+			}
+			return cached
+		}
 		if errors.Is(err, store.ErrNotFound) && create != nil {
 			obj, err := create()
 			if err != nil {
@@ -312,20 +335,35 @@ func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub st
 		api.Default(cur)
 		obj, err := mutate(cur, withRV(kv.Value, kv.Revision))
 		if err != nil {
+			if stale() {
+				continue
+			}
 			return updateResult{}, err
 		}
 		m := obj.GetObjectMeta()
 		precondition := m.ResourceVersion != ""
 		if precondition && m.ResourceVersion != cur.GetObjectMeta().ResourceVersion {
+			if stale() {
+				continue
+			}
 			return updateResult{}, api.Conflict(r.GroupResource(), name, errModified)
 		}
 		if err := s.prepareUpdate(r, sub, obj, cur); err != nil {
+			if stale() {
+				continue
+			}
 			return updateResult{}, err
 		}
 		if errs := api.Validate(obj, cur); len(errs) > 0 {
+			if stale() {
+				continue
+			}
 			return updateResult{}, api.Invalid(r.GroupKind(), name, errs)
 		}
 		if err := s.admit(ctx, r, obj, cur); err != nil {
+			if stale() {
+				continue
+			}
 			return updateResult{}, err
 		}
 		b, err := encode(obj)
@@ -333,10 +371,16 @@ func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub st
 			return updateResult{}, api.InternalError(err)
 		}
 		if bytes.Equal(b, kv.Value) {
+			if stale() {
+				continue
+			}
 			return updateResult{body: withRV(kv.Value, kv.Revision)}, nil // nothing changed
 		}
 		if !opts.apply {
 			if b, err = s.recordManaged(obj, b, kv.Value, opts.manager, managedSub(sub)); err != nil {
+				if stale() {
+					continue
+				}
 				return updateResult{}, err
 			}
 		}
@@ -348,7 +392,7 @@ func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub st
 				return updateResult{body: withRV(b, kv.Revision)}, nil
 			}
 			_, _, err := s.store.Delete(ctx, k, kv.Revision)
-			if errors.Is(err, store.ErrConflict) && !precondition {
+			if err != nil && stale() || errors.Is(err, store.ErrConflict) && !precondition {
 				continue
 			}
 			if err != nil {
@@ -372,7 +416,7 @@ func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub st
 		rev, err := s.store.Update(ctx, k, b, kv.Revision)
 		if err != nil {
 			s.alloc.release(ctx, alloc)
-			if errors.Is(err, store.ErrConflict) && !precondition {
+			if stale() || errors.Is(err, store.ErrConflict) && !precondition {
 				continue
 			}
 			return updateResult{}, storeError(r, name, err)

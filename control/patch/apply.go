@@ -255,16 +255,21 @@ func RecordUpdate(oldObj, newObj []byte, manager string, managed []ManagedFields
 	}
 	apiVersion, _ := nw["apiVersion"].(string)
 	me := findOwner(owners, manager, OperationUpdate, subresource)
+	// An owner whose set this write leaves alone keeps its encoded fields: most updates
+	// (a lease renewal, a status write) change only fields their manager already owns.
 	for i, o := range owners {
-		o.set.subtractTrees(gone)
-		if i != me {
-			o.set.subtract(changed)
+		o.keep = !o.set.subtractTrees(gone)
+		if i != me && o.set.subtract(changed) {
+			o.keep = false
 		}
 	}
 	switch {
 	case me >= 0 && !changed.empty():
 		o := owners[me]
-		o.set.union(changed)
+		if !o.set.contains(changed) {
+			o.set.union(changed)
+			o.keep = false
+		}
 		o.APIVersion, o.Time = apiVersion, formatTime(now)
 	case me < 0 && !changed.empty():
 		owners = append(owners, &owner{
@@ -310,6 +315,10 @@ func SetManagedFields(obj []byte, managed []ManagedFieldsEntry) ([]byte, error) 
 type owner struct {
 	ManagedFieldsEntry
 	set *fieldSet
+	// raw is the entry's FieldsV1 when it is exactly what encoding set writes; keep says
+	// the write left set alone, so encodeManaged may reuse raw.
+	raw  json.RawMessage
+	keep bool
 }
 
 func parseManaged(managed []ManagedFieldsEntry) ([]*owner, error) {
@@ -318,6 +327,14 @@ func parseManaged(managed []ManagedFieldsEntry) ([]*owner, error) {
 		if e.FieldsType != "" && e.FieldsType != FieldsTypeV1 {
 			return nil, fmt.Errorf("managedFields entry of %q: fieldsType %q, want %q: %w",
 				e.Manager, e.FieldsType, FieldsTypeV1, ErrInvalid)
+		}
+		if s, canonical, ok := parseFieldsFast(e.FieldsV1); ok {
+			o := &owner{ManagedFieldsEntry: e, set: s}
+			if canonical {
+				o.raw = e.FieldsV1
+			}
+			out = append(out, o)
+			continue
 		}
 		s, err := parseFieldsV1(e.FieldsV1)
 		if err != nil {
@@ -342,7 +359,10 @@ func encodeManaged(owners []*owner) []ManagedFieldsEntry {
 			continue
 		}
 		e := o.ManagedFieldsEntry
-		e.FieldsType, e.FieldsV1 = FieldsTypeV1, o.set.encode()
+		e.FieldsType, e.FieldsV1 = FieldsTypeV1, o.raw
+		if !o.keep || o.raw == nil {
+			e.FieldsV1 = o.set.encode()
+		}
 		out = append(out, e)
 	}
 	slices.SortStableFunc(out, func(a, b ManagedFieldsEntry) int {

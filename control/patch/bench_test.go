@@ -97,3 +97,27 @@ func BenchmarkRecordUpdate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRecordUpdateOwned is the common write: the manager that wrote every field
+// changes one it owns (as a runner renewing its node's lease does).
+func BenchmarkRecordUpdateOwned(b *testing.B) {
+	doc, err := readTestdata("deployment.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	managed, err := RecordUpdate(nil, doc, "kubectl", nil, t0, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	next, err := Strategic(doc, []byte(`{"spec":{"replicas":7}}`), "Deployment")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := RecordUpdate(doc, next, "kubectl", managed, t0, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -84,6 +84,22 @@ func (s *fieldSet) union(o *fieldSet) {
 	}
 }
 
+// contains reports whether every member of o is a member of s.
+func (s *fieldSet) contains(o *fieldSet) bool {
+	if o == nil {
+		return true
+	}
+	if o.self && (s == nil || !s.self) {
+		return false
+	}
+	for k, oc := range o.children {
+		if !oc.empty() && !s.child(k).contains(oc) {
+			return false
+		}
+	}
+	return true
+}
+
 // subtract removes o's members from s (only those exact paths) and reports
 // whether s changed.
 func (s *fieldSet) subtract(o *fieldSet) bool {

@@ -35,11 +35,13 @@ func (s *Server) runControlLoops(ctx context.Context) {
 	}
 }
 
-// lead runs every control loop until ctx (the leadership) ends.
+// lead runs every control loop (the scheduler only when Config.Scheduler) until ctx (the
+// leadership) ends.
 func (s *Server) lead(ctx context.Context) {
 	s.cfg.Logger.Info("leading: starting controllers and scheduler", "identity", s.cfg.Identity)
-	loops := []func(context.Context) error{
-		func(ctx context.Context) error {
+	loops := []func(context.Context) error{s.runControllers}
+	if s.cfg.Scheduler {
+		loops = append(loops, func(ctx context.Context) error {
 			rec := client.NewRecorder(s.client, client.RecorderConfig{Component: scheduler.DefaultName, Host: s.cfg.Identity})
 			rec.Start(ctx)
 			defer rec.Stop()
@@ -48,8 +50,7 @@ func (s *Server) lead(ctx context.Context) {
 				return err
 			}
 			return sched.Run(ctx)
-		},
-		s.runControllers,
+		})
 	}
 	var wg sync.WaitGroup
 	for _, run := range loops {

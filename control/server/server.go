@@ -41,6 +41,10 @@ type Config struct {
 	// Controllers runs the controllers and the scheduler (under a leader lease) in this
 	// process (true by default through DefaultConfig; a pure API server sets it false).
 	Controllers bool
+	// Scheduler runs the built-in scheduler alongside the controllers (true by default through
+	// DefaultConfig). A process that runs its own scheduler, as `wk bench scheduler` does,
+	// sets it false; it has no effect when Controllers is false.
+	Scheduler bool
 	// Identity names this process in leader election (hostname + pid).
 	Identity string
 	// NodeMonitorGracePeriod is how long a node's lease may go unrenewed before the node is
@@ -62,7 +66,7 @@ type Config struct {
 
 // DefaultConfig returns the configuration `wk server` starts from.
 func DefaultConfig() Config {
-	return Config{APIAddr: "127.0.0.1:6443", Controllers: true}
+	return Config{APIAddr: "127.0.0.1:6443", Controllers: true, Scheduler: true}
 }
 
 // Default fills unset fields.
