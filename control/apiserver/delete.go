@@ -105,6 +105,9 @@ func (s *Server) serveDelete(rq *request) error {
 	if err != nil {
 		return err
 	}
+	if rq.res.Resource == "namespaces" {
+		s.namespaceDeleting(rq.name)
+	}
 	body, code, err := s.deleteObject(rq.ctx, rq.res, rq.namespace, rq.name, o)
 	if err != nil {
 		return err

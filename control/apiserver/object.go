@@ -158,10 +158,11 @@ func fieldJSON(obj api.Object, name string) []byte {
 }
 
 // checkNamespace refuses content in a namespace that does not exist (404) or is being
-// terminated (403). The watch cache answers the common case; etcd the rest.
+// terminated (403). The watch cache answers the common case; etcd the rest, and namespaces
+// recently asked to be deleted, which the cache may not show as terminating yet.
 func (s *Server) checkNamespace(ctx context.Context, r *resource, ns, name string) error {
 	nsr := s.byName["namespaces"]
-	if o := nsr.cache.get(key(nsr, "", ns)); o != nil {
+	if o := nsr.cache.get(key(nsr, "", ns)); o != nil && !s.recentlyDeleted(ns) {
 		if obj, err := o.object(); err == nil && !namespaceTerminating(obj.(*api.Namespace)) {
 			return nil
 		}

@@ -156,6 +156,39 @@ type Server struct {
 	// inflight counts requests being served; Stop waits for them.
 	inflight sync.WaitGroup
 	ready    chan struct{} // closed once caches are filled and namespaces exist
+
+	// deletedNS holds the namespaces this server was asked to delete recently, with when to
+	// forget them: creates in them check etcd rather than the watch cache, which may not
+	// have seen the deletion yet (Kubernetes' NamespaceLifecycle keeps the same list).
+	deletedMu sync.Mutex
+	deletedNS map[string]time.Time
+}
+
+// forceLiveLookupTTL is how long a namespace asked to be deleted is read from etcd.
+const forceLiveLookupTTL = 30 * time.Second
+
+// namespaceDeleting records that namespace ns is being deleted.
+func (s *Server) namespaceDeleting(ns string) {
+	now := time.Now()
+	s.deletedMu.Lock()
+	defer s.deletedMu.Unlock()
+	if s.deletedNS == nil {
+		s.deletedNS = map[string]time.Time{}
+	}
+	for n, until := range s.deletedNS {
+		if now.After(until) {
+			delete(s.deletedNS, n)
+		}
+	}
+	s.deletedNS[ns] = now.Add(forceLiveLookupTTL)
+}
+
+// recentlyDeleted reports whether namespace ns was asked to be deleted within the TTL.
+func (s *Server) recentlyDeleted(ns string) bool {
+	s.deletedMu.Lock()
+	defer s.deletedMu.Unlock()
+	until, ok := s.deletedNS[ns]
+	return ok && time.Now().Before(until)
 }
 
 // New returns a Server for cfg. It does not touch the store until Start.

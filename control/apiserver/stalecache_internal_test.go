@@ -39,23 +39,7 @@ func TestUpdateFromStaleCache(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		timeout := time.After(patience)
-		for {
-			r.cache.mu.RLock()
-			o, notify := r.cache.state[k], r.cache.notify
-			r.cache.mu.RUnlock()
-			if o != nil && o.rev == rev2 {
-				break
-			}
-			select {
-			case <-notify:
-			case <-timeout:
-				t.Fatal("watch cache did not see the update")
-			}
-		}
-		r.cache.mu.Lock()
-		r.cache.state[k] = &cachedObject{r: r, key: k, value: old, rev: rev1}
-		r.cache.mu.Unlock()
+		makeStale(t, r.cache, k, rev2, old, rev1)
 		return rev1, rev2
 	}
 	holder := func(t *testing.T, name string) string {
@@ -99,6 +83,67 @@ func TestUpdateFromStaleCache(t *testing.T) {
 				if got := holder(t, name); got != tc.holder {
 					t.Fatalf("holder %q, want %q", got, tc.holder)
 				}
+			}
+		})
+	}
+}
+
+// makeStale waits until c holds revision rev of key k, then puts the older value back, as
+// if the cache had not yet seen the newer write.
+func makeStale(t *testing.T, c *watchCache, k string, rev int64, old []byte, oldRev int64) {
+	t.Helper()
+	timeout := time.After(patience)
+	for {
+		c.mu.RLock()
+		o, notify := c.state[k], c.notify
+		c.mu.RUnlock()
+		if o != nil && o.rev == rev {
+			break
+		}
+		select {
+		case <-notify:
+		case <-timeout:
+			t.Fatal("watch cache did not see the update")
+		}
+	}
+	c.mu.Lock()
+	c.state[k] = &cachedObject{r: c.r, key: k, value: old, rev: oldRev}
+	c.mu.Unlock()
+}
+
+// TestCreateInNamespaceBeingDeleted checks that a namespace this server was asked to delete
+// is read from etcd, not from a watch cache that may still show it active.
+func TestCreateInNamespaceBeingDeleted(t *testing.T) {
+	s := newTestServer(t, Config{})
+	nsr, pods := s.byName["namespaces"], s.byName["pods"]
+	ctx := context.Background()
+	for i, tc := range []struct {
+		name      string
+		deleting  bool
+		forbidden bool
+	}{
+		{"cache trusted", false, false},
+		{"asked to be deleted", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := "team" + strconv.Itoa(i)
+			k := key(nsr, "", ns)
+			active := []byte(`{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"` + ns + `"},"status":{"phase":"Active"}}`)
+			rev1, err := s.store.Create(ctx, k, active)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rev2, err := s.store.Update(ctx, k, []byte(`{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"`+ns+`"},"status":{"phase":"Terminating"}}`), rev1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			makeStale(t, nsr.cache, k, rev2, active, rev1)
+			if tc.deleting {
+				s.namespaceDeleting(ns)
+			}
+			err = s.checkNamespace(ctx, pods, ns, "p")
+			if got := api.ReasonOf(err) == api.ReasonForbidden; got != tc.forbidden {
+				t.Fatalf("checkNamespace: %v, want forbidden %v", err, tc.forbidden)
 			}
 		})
 	}
