@@ -315,8 +315,8 @@ func SetManagedFields(obj []byte, managed []ManagedFieldsEntry) ([]byte, error) 
 type owner struct {
 	ManagedFieldsEntry
 	set *fieldSet
-	// raw is the entry's FieldsV1 when it is exactly what encoding set writes; keep says
-	// the write left set alone, so encodeManaged may reuse raw.
+	// raw is the entry's FieldsV1 as stored; keep says the write left set alone, so
+	// encodeManaged may reuse raw.
 	raw  json.RawMessage
 	keep bool
 }
@@ -328,19 +328,12 @@ func parseManaged(managed []ManagedFieldsEntry) ([]*owner, error) {
 			return nil, fmt.Errorf("managedFields entry of %q: fieldsType %q, want %q: %w",
 				e.Manager, e.FieldsType, FieldsTypeV1, ErrInvalid)
 		}
-		if s, canonical, ok := parseFieldsFast(e.FieldsV1); ok {
-			o := &owner{ManagedFieldsEntry: e, set: s}
-			if canonical {
-				o.raw = e.FieldsV1
-			}
-			out = append(out, o)
-			continue
-		}
 		s, err := parseFieldsV1(e.FieldsV1)
 		if err != nil {
 			return nil, fmt.Errorf("managedFields entry of %q: %w: %w", e.Manager, ErrInvalid, err)
 		}
-		out = append(out, &owner{ManagedFieldsEntry: e, set: s})
+		// An owner whose set a write leaves alone keeps the bytes it came with.
+		out = append(out, &owner{ManagedFieldsEntry: e, set: s, raw: e.FieldsV1})
 	}
 	return out, nil
 }

@@ -145,9 +145,6 @@ func decodeObject(b []byte, what string) (map[string]any, error) {
 
 // decodeValue decodes one JSON value with UseNumber and rejects trailing data.
 func decodeValue(b []byte) (any, error) {
-	if v, ok := parseJSON(b); ok {
-		return v, nil
-	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v any
