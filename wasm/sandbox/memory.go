@@ -88,6 +88,9 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 	}
 	if size <= uint64(cap(m.buf)) {
 		m.buf = m.buf[:size] // wasm memory never shrinks: bytes past the old length are zero
+		if first && m.mapping != nil {
+			populate(m.buf) // instantiation writes the module's data into it next
+		}
 	} else {
 		grown := make([]byte, size, max(size, min(2*uint64(cap(m.buf)), m.max)))
 		copy(grown, m.buf)

@@ -127,6 +127,14 @@ func Instrument(wasm []byte) ([]byte, error) {
 	}
 	fuel, stop := globals, globals+1
 
+	if !slices.ContainsFunc(sections, func(s section) bool { return s.id == secDataCnt }) {
+		for i := range sections {
+			if sections[i].id == secData {
+				sections[i].body = coalesceData(sections[i].body)
+			}
+		}
+	}
+
 	if codeSec >= 0 {
 		body, err := rewriteCode(sections[codeSec].body, globals, fuel, stop)
 		if err != nil {
