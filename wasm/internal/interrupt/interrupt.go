@@ -12,6 +12,9 @@
 //
 // Like wazero's checks, these are at loop headers only: a guest recursing without loops runs
 // into its stack limit instead.
+//
+// The same pass merges the module's data segments (see coalesceData): instantiation pays per
+// segment, and Go's linker writes tens of thousands.
 package interrupt
 
 import (
