@@ -171,16 +171,26 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 	}
 	up := controller.Clone(svc)
 	up.Status.LoadBalancer.Ingress = want
-	if _, err := client.Services(c.cfg.Client).Namespace(ns).UpdateStatus(ctx, up); err != nil {
-		return fmt.Errorf("write load balancer status of service %s: %w", key, err)
-	}
+	// The claim is noted before the write: the watch may deliver the written status (and seen
+	// forget the claim) before UpdateStatus returns.
 	c.mu.Lock()
+	prev, hadPrev := c.written[key]
 	if len(want) > 0 {
 		c.written[key] = netip.MustParseAddr(want[0].IP)
 	} else {
 		delete(c.written, key)
 	}
 	c.mu.Unlock()
+	if _, err := client.Services(c.cfg.Client).Namespace(ns).UpdateStatus(ctx, up); err != nil {
+		c.mu.Lock()
+		if hadPrev {
+			c.written[key] = prev
+		} else {
+			delete(c.written, key)
+		}
+		c.mu.Unlock()
+		return fmt.Errorf("write load balancer status of service %s: %w", key, err)
+	}
 	switch {
 	case len(want) > 0:
 		c.event(svc, api.EventNormal, ReasonAllocated, "load balancer address "+want[0].IP)

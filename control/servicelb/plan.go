@@ -83,7 +83,7 @@ func Plan(svc *api.Service, key string, claims []Claim, pool netip.Prefix) (ingr
 		if isBroadcast(a, pool) {
 			break
 		}
-		if _, taken := holder[a]; !taken {
+		if h, taken := holder[a]; !taken || h.Key == key {
 			return []api.LoadBalancerIngress{{IP: a.String()}}, true
 		}
 	}

@@ -59,6 +59,21 @@ func TestPlan(t *testing.T) {
 	}
 }
 
+// TestPlanOwnWrittenClaim: an address a Service was given but its cache entry does not show yet
+// (a written claim) is still free for that Service, so a forged address taken back from it
+// leaves it the one it was given.
+func TestPlanOwnWrittenClaim(t *testing.T) {
+	pool := netip.MustParsePrefix("10.0.0.0/30")
+	c := svc("c", api.ServiceLoadBalancer, 0, "10.0.0.1")
+	d := svc("d", api.ServiceLoadBalancer, time.Hour, "10.0.0.1") // younger, forged onto c's address
+	claims := append(Claims([]*api.Service{c, d}, pool),
+		Claim{Key: "default/d", Created: d.CreationTimestamp, Addr: netip.MustParseAddr("10.0.0.2")})
+	got, ok := Plan(d, "default/d", claims, pool)
+	if !ok || !SameIngress(got, []api.LoadBalancerIngress{{IP: "10.0.0.2"}}) {
+		t.Fatalf("got %v %v, want 10.0.0.2", got, ok)
+	}
+}
+
 func BenchmarkPlanFullPool(b *testing.B) {
 	pool := netip.MustParsePrefix("10.0.0.0/22")
 	var all []*api.Service
