@@ -64,8 +64,8 @@ func TestPlan(t *testing.T) {
 // leaves it the one it was given.
 func TestPlanOwnWrittenClaim(t *testing.T) {
 	pool := netip.MustParsePrefix("10.0.0.0/30")
-	c := svc("c", api.ServiceLoadBalancer, 0, "10.0.0.1")
-	d := svc("d", api.ServiceLoadBalancer, time.Hour, "10.0.0.1") // younger, forged onto c's address
+	c := svc("c", api.ServiceLoadBalancer, time.Hour, "10.0.0.1")
+	d := svc("d", api.ServiceLoadBalancer, 0, "10.0.0.1") // younger, forged onto c's address
 	claims := append(Claims([]*api.Service{c, d}, pool),
 		Claim{Key: "default/d", Created: d.CreationTimestamp, Addr: netip.MustParseAddr("10.0.0.2")})
 	got, ok := Plan(d, "default/d", claims, pool)
