@@ -204,3 +204,16 @@ func TestSubPathRefused(t *testing.T) {
 		t.Fatalf("err = %v, want an unknown-field error for subPath", err)
 	}
 }
+
+// TestQuantityFastPath: whole numbers with a plain suffix parse to what the general parser
+// gives.
+func TestQuantityFastPath(t *testing.T) {
+	for _, s := range []string{"0", "1", "500m", "2", "10k", "3M", "4G", "5T", "6P", "128Mi", "1Ki", "7Gi", "8Ti", "9Pi",
+		"9223372036854775", "9223372036854776", "9999999999999999999", "9223372036854775807m", "10P", "8192Pi"} {
+		fast, errFast := parseMilli(s)
+		slow, errSlow := parseMilliRat(s)
+		if fast != slow || (errFast == nil) != (errSlow == nil) {
+			t.Errorf("%s: fast %d (%v), general %d (%v)", s, fast, errFast, slow, errSlow)
+		}
+	}
+}

@@ -112,7 +112,61 @@ var quantitySuffixes = map[string]*big.Rat{
 
 const quantityHelp = "must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (e.g. 500m, 2, 128Mi, 1G)"
 
+// milliPerUnit is the value in thousandths of one unit of each suffix a whole number may take
+// without big arithmetic; 0 for other suffixes.
+func milliPerUnit(suffix string) int64 {
+	switch suffix {
+	case "m":
+		return 1
+	case "":
+		return 1e3
+	case "k":
+		return 1e6
+	case "M":
+		return 1e9
+	case "G":
+		return 1e12
+	case "T":
+		return 1e15
+	case "P":
+		return 1e18
+	case "Ki":
+		return 1 << 10 * 1e3
+	case "Mi":
+		return 1 << 20 * 1e3
+	case "Gi":
+		return 1 << 30 * 1e3
+	case "Ti":
+		return 1 << 40 * 1e3
+	case "Pi":
+		return 1 << 50 * 1e3
+	}
+	return 0
+}
+
+// parseMilli parses s into thousandths. Whole numbers with a plain suffix ("500m", "2",
+// "128Mi": what objects hold, and what every write decodes) take integer arithmetic; the rest,
+// and anything near overflow, big.Rat.
 func parseMilli(s string) (int64, error) {
+	digits := 0
+	for digits < len(s) && s[digits] >= '0' && s[digits] <= '9' {
+		digits++
+	}
+	if digits > 0 && digits <= 18 {
+		if unit := milliPerUnit(s[digits:]); unit > 0 {
+			var v int64
+			for _, c := range s[:digits] {
+				v = v*10 + int64(c-'0')
+			}
+			if v <= math.MaxInt64/unit {
+				return v * unit, nil
+			}
+		}
+	}
+	return parseMilliRat(s)
+}
+
+func parseMilliRat(s string) (int64, error) {
 	if s == "" {
 		return 0, fmt.Errorf("quantity %q: %s", s, quantityHelp)
 	}
