@@ -73,15 +73,17 @@ func (s *Server) serveWatch(rq *request) error {
 	var cur *cursor
 	var startErr error
 	switch {
-	case rvParam == "" && !initialEnd:
-		// The current state, read consistently from etcd, then every change after it.
+	case rvParam == "":
+		// The current state, read consistently from etcd, then every change after it. With
+		// sendInitialEvents too: "not older than" no version is the latest state, which the
+		// watch cache may not have caught up with yet.
 		var rev int64
 		initial, rev, err = s.listCached(rq, r, prefix)
 		if err != nil {
 			return err
 		}
 		cur, startErr = r.cache.watchFrom(rev)
-	case rvParam == "0" || rvParam == "" || initialEnd:
+	case rvParam == "0" || initialEnd:
 		initial, cur, startErr = r.cache.watchSnapshot(prefix)
 		if startErr == nil && initialEnd && rv > cur.fromRev {
 			initial, cur = nil, nil
