@@ -21,23 +21,14 @@ import (
 // zones (two nodes each, one of zone c tainted), with two SchedulingPolicies created through
 // the API, and checks where every pod landed and how the unplaceable ones are explained.
 func TestPlacementEndToEnd(t *testing.T) {
-	a := clustertest.StartAPI(t)
-	c, err := client.New(&client.Config{Server: a.URL, CAPEM: a.CAPEM, Token: a.Token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
+	c, ctx, run := startCluster(t)
 
 	for _, z := range []string{"a", "b", "c"} {
 		hr, err := hollow.New(hollow.Config{Client: c, Nodes: 2, NamePrefix: "hollow-" + z + "-", Labels: map[string]string{"zone": z}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		wg.Go(func() { _ = hr.Run(ctx) })
+		run(hr.Run)
 	}
 	waitFor(t, "six Ready nodes", func() error {
 		list, err := client.Nodes(c).List(ctx, client.ListOptions{})
@@ -78,7 +69,7 @@ func TestPlacementEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wg.Go(func() { _ = s.Run(ctx) })
+	run(s.Run)
 
 	pods := client.Pods(c).Namespace("default")
 	create := func(name string, l map[string]string, mutate func(*api.Pod)) {
@@ -193,4 +184,22 @@ func TestPlacementEndToEnd(t *testing.T) {
 	}
 	explained(soloLeft, "0/6 nodes are available: 4 node(s) didn't match Pod's node affinity/selector, 2 node(s) didn't match pod anti-affinity rules. preemption: 0/6 nodes are available: 4 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.")
 	explained("web-lost", "0/6 nodes are available: 4 node(s) didn't match Pod's node affinity/selector, 2 node(s) didn't match policy same-zone. preemption: 0/6 nodes are available: 4 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.")
+}
+
+// startCluster starts a real API server and returns an admin client, a context that ends with
+// the test, and run, which runs a component's Run on that context and is waited for when the
+// test ends.
+func startCluster(t *testing.T) (*client.Client, context.Context, func(func(context.Context) error)) {
+	t.Helper()
+	a := clustertest.StartAPI(t)
+	c, err := client.New(&client.Config{Server: a.URL, CAPEM: a.CAPEM, Token: a.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	t.Cleanup(cancel)
+	return c, ctx, func(f func(context.Context) error) { wg.Go(func() { _ = f(ctx) }) }
 }

@@ -1,7 +1,6 @@
 package scheduler_test
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/wasmkube/wasmkube/control/api"
 	"github.com/wasmkube/wasmkube/control/client"
-	"github.com/wasmkube/wasmkube/control/clustertest"
 	"github.com/wasmkube/wasmkube/control/informer"
 	"github.com/wasmkube/wasmkube/control/scheduler"
 	"github.com/wasmkube/wasmkube/runner/hollow"
@@ -24,16 +22,7 @@ import (
 // to that node, and lands there once they are gone; the Never pod keeps waiting, kept off
 // the room by the nomination.
 func TestPreemptionEndToEnd(t *testing.T) {
-	a := clustertest.StartAPI(t)
-	c, err := client.New(&client.Config{Server: a.URL, CAPEM: a.CAPEM, Token: a.Token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
+	c, ctx, run := startCluster(t)
 
 	hr, err := hollow.New(hollow.Config{Client: c, Nodes: 2, Capacity: api.ResourceList{
 		api.ResourceCPU: api.MustParseQuantity("1"), api.ResourceMemory: api.MustParseQuantity("1Gi"),
@@ -41,7 +30,7 @@ func TestPreemptionEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wg.Go(func() { _ = hr.Run(ctx) })
+	run(hr.Run)
 	classes := client.For[*api.PriorityClass](c, "priorityclasses")
 	for name, v := range map[string]int32{"low": 10, "high": 1000} {
 		if _, err := classes.Create(ctx, &api.PriorityClass{ObjectMeta: api.ObjectMeta{Name: name}, Value: v}); err != nil {
@@ -59,7 +48,7 @@ func TestPreemptionEndToEnd(t *testing.T) {
 		gone[p.Name] = p
 		mu.Unlock()
 	}})
-	wg.Go(func() { _ = watch.Run(ctx) })
+	run(watch.Run)
 
 	rec := client.NewRecorder(c, client.RecorderConfig{Component: "default-scheduler"})
 	rec.Start(ctx)
@@ -69,7 +58,7 @@ func TestPreemptionEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wg.Go(func() { _ = s.Run(ctx) })
+	run(s.Run)
 
 	pods := client.Pods(c).Namespace("default")
 	create := func(name, class, mem string, never bool) *api.Pod {
