@@ -94,12 +94,9 @@ func TestReplicaSetIntegration(t *testing.T) {
 	})
 	t.Run("scale up and down", func(t *testing.T) {
 		for _, n := range []int32{7, 2} {
-			cur, err := rsAPI.Get(ctx, rs.Name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cur.Spec.Replicas = api.Ptr(n)
-			if _, err := rsAPI.Update(ctx, cur); err != nil {
+			// A patch, as kubectl scale sends: the controller writes the status meanwhile, so
+			// an update of what was read may meet a conflict.
+			if _, err := rsAPI.Patch(ctx, rs.Name, client.MergePatch, fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, n)); err != nil {
 				t.Fatal(err)
 			}
 			waitReady(n)
