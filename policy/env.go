@@ -134,6 +134,8 @@ type compiled struct {
 	cost uint64 // estimated worst-case cost of one evaluation
 	// tracked is whether evaluation runs cel's cost tracker (see compile).
 	tracked bool
+	// expr is the checked expression, for environments that analyse what it reads.
+	expr celast.Expr
 }
 
 // compile parses, type-checks and plans expr; its result type must be one of want.
@@ -187,7 +189,7 @@ func (c *compiler) compile(field, expr string, want ...*types.Type) (*compiled, 
 	if err != nil {
 		return fail("%v", err)
 	}
-	return &compiled{prg: prg, cost: est.Max, tracked: tracked}, nil
+	return &compiled{prg: prg, cost: est.Max, tracked: tracked, expr: ast.NativeRep().Expr()}, nil
 }
 
 // evalError names what failed and marks a cost overrun with ErrCostLimit.

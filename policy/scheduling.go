@@ -78,6 +78,7 @@ func (e *SchedulingEnv) Config() Config { return e.c.cfg }
 type Program struct {
 	c             *compiler
 	filter, score *compiled
+	reads         podReads // what filter and score read of `pod` (podkey.go)
 }
 
 // Compile compiles and type-checks a policy's expressions once; the Program evaluates them
@@ -99,6 +100,13 @@ func (e *SchedulingEnv) Compile(filter, score string) (*Program, error) {
 	if score != "" {
 		if p.score, err = e.c.compile("score", score, types.DoubleType, types.IntType, types.UintType); err != nil {
 			return nil, err
+		}
+	}
+	for _, c := range []*compiled{p.filter, p.score} {
+		if c != nil {
+			r := podReadsOf(c.expr)
+			p.reads.opaque = p.reads.opaque || r.opaque
+			p.reads.paths = append(p.reads.paths, r.paths...)
 		}
 	}
 	return p, nil
