@@ -139,7 +139,7 @@ func Apply(live, applied []byte, kind, manager string, force bool, managed []Man
 	if err != nil {
 		return nil, nil, fmt.Errorf("server-side apply: applied configuration: %w", err)
 	}
-	owners, err := parseManaged(managed)
+	owners, err := parseManaged(managed, parseFieldsV1)
 	if err != nil {
 		return nil, nil, fmt.Errorf("server-side apply: %w", err)
 	}
@@ -221,16 +221,49 @@ func Apply(live, applied []byte, kind, manager string, force bool, managed []Man
 // This is how `kubectl scale` after an apply makes the next apply of another
 // replicas value a conflict. Errors wrap ErrMalformed or ErrInvalid.
 func RecordUpdate(oldObj, newObj []byte, manager string, managed []ManagedFieldsEntry, now time.Time, subresource string) ([]ManagedFieldsEntry, error) {
+	return recordUpdate(oldObj, newObj, manager, managed, now, subresource, false)
+}
+
+// recordUpdate is RecordUpdate; with std, it decodes everything through
+// encoding/json and maps, as it did before the fast decoders, which the tests
+// hold the fast ones to.
+func recordUpdate(oldObj, newObj []byte, manager string, managed []ManagedFieldsEntry, now time.Time, subresource string, std bool) ([]ManagedFieldsEntry, error) {
 	if manager == "" {
 		return nil, fmt.Errorf("record field ownership: field manager is required: %w", ErrInvalid)
 	}
-	nw, err := decodeObject(newObj, "new object")
+	sc := scopeMain
+	if subresource == "status" {
+		sc = scopeStatus
+	}
+	// Only the fields the subresource owns are decoded: the rest (status, or all but
+	// status, and managedFields) would only be dropped by ownedView.
+	decode := func(b []byte, what string) (map[string]any, error) {
+		if !std {
+			if m, ok := decodeOwned(b, sc); ok {
+				return m, nil
+			}
+			return decodeObject(b, what)
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			return map[string]any{}, nil
+		}
+		v, err := decodeValueStd(b)
+		if err != nil {
+			return nil, fmt.Errorf("decode %s: %w: %w", what, ErrMalformed, err)
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("decode %s: not a JSON object: %w", what, ErrMalformed)
+		}
+		return m, nil
+	}
+	nw, err := decode(newObj, "new object")
 	if err != nil {
 		return nil, fmt.Errorf("record field ownership: %w", err)
 	}
 	var old map[string]any
 	if len(bytes.TrimSpace(oldObj)) > 0 {
-		if old, err = decodeObject(oldObj, "old object"); err != nil {
+		if old, err = decode(oldObj, "old object"); err != nil {
 			return nil, fmt.Errorf("record field ownership: %w", err)
 		}
 	}
@@ -239,17 +272,17 @@ func RecordUpdate(oldObj, newObj []byte, manager string, managed []ManagedFields
 		kind, _ = old["kind"].(string)
 	}
 	sn := schemaRoot(kind)
-	sc := scopeMain
-	if subresource == "status" {
-		sc = scopeStatus
-	}
 	newView, oldView := ownedView(nw, sc), ownedView(old, sc)
 	changed, _ := changedFields(newView, oldView, sn, false)
 	gone := &fieldSet{}
 	if old != nil {
 		gone = goneFields(oldView, newView, sn)
 	}
-	owners, err := parseManaged(managed)
+	parse := parseFieldsV1
+	if std {
+		parse = parseFieldsV1Std
+	}
+	owners, err := parseManaged(managed, parse)
 	if err != nil {
 		return nil, fmt.Errorf("record field ownership: %w", err)
 	}
@@ -321,14 +354,14 @@ type owner struct {
 	keep bool
 }
 
-func parseManaged(managed []ManagedFieldsEntry) ([]*owner, error) {
+func parseManaged(managed []ManagedFieldsEntry, parse func([]byte) (*fieldSet, error)) ([]*owner, error) {
 	out := make([]*owner, 0, len(managed)+1)
 	for _, e := range managed {
 		if e.FieldsType != "" && e.FieldsType != FieldsTypeV1 {
 			return nil, fmt.Errorf("managedFields entry of %q: fieldsType %q, want %q: %w",
 				e.Manager, e.FieldsType, FieldsTypeV1, ErrInvalid)
 		}
-		s, err := parseFieldsV1(e.FieldsV1)
+		s, err := parse(e.FieldsV1)
 		if err != nil {
 			return nil, fmt.Errorf("managedFields entry of %q: %w: %w", e.Manager, ErrInvalid, err)
 		}

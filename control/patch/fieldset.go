@@ -257,6 +257,15 @@ func writeJSONString(b *bytes.Buffer, s string) {
 // parseFieldsV1 decodes the FieldsV1 encoding. Keys of list elements are
 // re-encoded so that equal keys are spelled the same way.
 func parseFieldsV1(raw []byte) (*fieldSet, error) {
+	if s, ok := fastFieldsV1(raw); ok {
+		return s, nil
+	}
+	return parseFieldsV1Std(raw)
+}
+
+// parseFieldsV1Std is parseFieldsV1 through decodeValue and a map: for what
+// fastFieldsV1 leaves, and as the reference it is tested against.
+func parseFieldsV1Std(raw []byte) (*fieldSet, error) {
 	s := &fieldSet{}
 	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
 		return s, nil

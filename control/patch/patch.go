@@ -145,6 +145,15 @@ func decodeObject(b []byte, what string) (map[string]any, error) {
 
 // decodeValue decodes one JSON value with UseNumber and rejects trailing data.
 func decodeValue(b []byte) (any, error) {
+	if v, ok := fastDecode(b); ok {
+		return v, nil
+	}
+	return decodeValueStd(b)
+}
+
+// decodeValueStd is decodeValue through encoding/json alone: for what
+// fastDecode leaves, and as the reference it is tested against.
+func decodeValueStd(b []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v any
