@@ -8,18 +8,19 @@ func Default(obj Object) {
 	defer defaultMore(obj)
 	switch o := obj.(type) {
 	case *Pod:
+		// spec.preemptionPolicy is not defaulted here: as in Kubernetes, priority
+		// admission sets it on create from the pod's PriorityClass, and an update keeps
+		// the stored value.
 		DefaultPodSpec(&o.Spec)
-		if o.Spec.PreemptionPolicy == nil {
-			// Kubernetes' priority admission sets it from the PriorityClass; a class
-			// without one, or no class, means PreemptLowerPriority. Pod templates keep it
-			// unset, as in Kubernetes.
-			o.Spec.PreemptionPolicy = Ptr(PreemptLowerPriority)
-		}
 		if o.Status.Phase == "" {
 			o.Status.Phase = PodPending
 		}
 		if o.Status.QOSClass == "" {
 			o.Status.QOSClass = qosClass(&o.Spec)
+		}
+	case *PriorityClass:
+		if o.PreemptionPolicy == nil {
+			o.PreemptionPolicy = Ptr(PreemptLowerPriority)
 		}
 	case *Deployment:
 		if o.Spec.Replicas == nil {

@@ -145,6 +145,10 @@ type PriorityClass struct {
 	Value         int32  `json:"value"`
 	GlobalDefault bool   `json:"globalDefault,omitempty"`
 	Description   string `json:"description,omitempty"`
+	// PreemptionPolicy is what priority admission copies into the spec of every pod of
+	// the class: PreemptLowerPriority (the default) or Never. It cannot change after
+	// creation, as in Kubernetes.
+	PreemptionPolicy *string `json:"preemptionPolicy,omitempty"`
 }
 
 // HighestUserDefinablePriority bounds the value of a user's PriorityClass, as in Kubernetes.

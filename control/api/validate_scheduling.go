@@ -248,6 +248,16 @@ func validatePriorityClass(pc *PriorityClass, old *PriorityClass) FieldErrors {
 	if old != nil && old.Value != pc.Value {
 		errs = append(errs, Forbidden("value", "may not be changed in an update."))
 	}
+	if pp := pc.PreemptionPolicy; pp != nil && !hasString(preemptionPolicies, *pp) {
+		errs = append(errs, NotSupported("preemptionPolicy", *pp, preemptionPolicies))
+	}
+	if old != nil && old.PreemptionPolicy != nil && (pc.PreemptionPolicy == nil || *pc.PreemptionPolicy != *old.PreemptionPolicy) {
+		var now any
+		if pc.PreemptionPolicy != nil {
+			now = *pc.PreemptionPolicy
+		}
+		errs = append(errs, InvalidValue("preemptionPolicy", now, "field is immutable"))
+	}
 	return errs
 }
 

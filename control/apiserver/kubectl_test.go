@@ -34,6 +34,18 @@ spec:
         - containerPort: 8080
 `
 
+// classPod is a pod of the PriorityClass batch-low.
+const classPod = `apiVersion: v1
+kind: Pod
+metadata:
+  name: low
+spec:
+  priorityClassName: batch-low
+  containers:
+  - name: app
+    image: app:1
+`
+
 // TestKubectl drives the server with an unmodified kubectl, if one is on PATH.
 func TestKubectl(t *testing.T) {
 	kubectl, err := exec.LookPath("kubectl")
@@ -59,6 +71,14 @@ func TestKubectl(t *testing.T) {
 			t.Fatalf("kubectl %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout.String(), stderr.String())
 		}
 		return stdout.String(), stderr.String()
+	}
+	lowPod := filepath.Join(dir, "low.yaml")
+	if err := os.WriteFile(lowPod, []byte(classPod), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stated := filepath.Join(dir, "stated.yaml")
+	if err := os.WriteFile(stated, []byte(strings.Replace(classPod, "name: low", "name: stated", 1)+"  preemptionPolicy: PreemptLowerPriority\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	bad := filepath.Join(dir, "bad.yaml")
 	if err := os.WriteFile(bad, []byte(strings.Replace(helloDeployment, "replicas: 1", "replicass: 1", 1)), 0o600); err != nil {
@@ -111,6 +131,13 @@ func TestKubectl(t *testing.T) {
 			[]string{"2 made:1 8080"}, ""},
 		{"create service", []string{"create", "service", "nodeport", "made", "--tcp=80:8080", "-n", "team"}, []string{"service/made created"}, ""},
 		{"created service", []string{"get", "svc", "made", "-n", "team", "-o", "jsonpath={.spec.type} {.spec.ports[0].targetPort}"}, []string{"NodePort 8080"}, ""},
+		// Priority admission copies the class's preemptionPolicy into its pods.
+		{"create priorityclass", []string{"create", "priorityclass", "batch-low", "--value=10", "--preemption-policy=Never", "--description=batch"},
+			[]string{"priorityclass.scheduling.k8s.io/batch-low created"}, ""},
+		{"get priorityclass", []string{"get", "pc", "batch-low"}, []string{"NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY",
+			"batch-low", "10", "false", "Never"}, ""},
+		{"pod of the class", []string{"apply", "-f", lowPod}, []string{"pod/low created"}, ""},
+		{"pod's priority", []string{"get", "pod", "low", "-o", "jsonpath={.spec.priority} {.spec.preemptionPolicy}"}, []string{"10 Never"}, ""},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -131,6 +158,19 @@ func TestKubectl(t *testing.T) {
 			}
 		})
 	}
+	t.Run("pod stating another preemptionPolicy", func(t *testing.T) {
+		_, stderr := run(t, true, "apply", "-f", stated)
+		want := `pods "stated" is forbidden: the string value of PreemptionPolicy (PreemptLowerPriority) must not be provided in pod spec; priority admission controller computed Never from the given PriorityClass name`
+		if !strings.Contains(stderr, want) {
+			t.Fatalf("stderr %q lacks %q", stderr, want)
+		}
+	})
+	t.Run("preemptionPolicy is immutable", func(t *testing.T) {
+		_, stderr := run(t, true, "patch", "pc", "batch-low", "-p", `{"preemptionPolicy":"PreemptLowerPriority"}`)
+		if want := `preemptionPolicy: Invalid value: "PreemptLowerPriority": field is immutable`; !strings.Contains(stderr, want) {
+			t.Fatalf("stderr %q lacks %q", stderr, want)
+		}
+	})
 }
 
 // TestKubectlWatch runs kubectl get -w and sees a pod appear as a new row.

@@ -503,6 +503,9 @@ func (s *Server) prepareUpdate(r *resource, sub string, obj, cur api.Object) err
 		m.ManagedFields = cm.ManagedFields
 	}
 	prepareCSRUpdate(sub, obj, cur)
+	if pod, ok := obj.(*api.Pod); ok && sub == "" {
+		keepAdmittedPriority(pod, cur.(*api.Pod))
+	}
 	api.Default(obj)
 	if svc, ok := obj.(*api.Service); ok && sub == "" {
 		patchAllocatedValues(svc, cur.(*api.Service))

@@ -127,6 +127,9 @@ func protoSchema() map[string]map[int]pfield {
 			2: {name: "certificate", kind: pBytes}},
 		"CertificateSigningRequestCondition": {1: str("type"), 2: str("reason"), 3: str("message"),
 			4: {name: "lastUpdateTime", kind: pTime}, 5: {name: "lastTransitionTime", kind: pTime}, 6: str("status")},
+
+		"PriorityClass": {1: msg("metadata", "ObjectMeta"), 2: num("value"), 3: boolean("globalDefault"),
+			4: str("description"), 5: str("preemptionPolicy")},
 	}
 }
 

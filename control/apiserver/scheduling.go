@@ -87,9 +87,55 @@ func (s *Server) admitSchedulingPolicy(r *resource, sp *api.SchedulingPolicy) er
 	return nil
 }
 
-// resolvePriority sets pod.spec.priority from its PriorityClass, or from the global default
-// class when it names none (left unset, meaning 0, when there is none).
+// keepAdmittedPriority keeps what priority admission set on create: an update that leaves
+// spec.priority or spec.preemptionPolicy out keeps the stored values, as Kubernetes'
+// Priority plugin does (validation refuses any other change to them).
+func keepAdmittedPriority(pod, was *api.Pod) {
+	if pod.Spec.Priority == nil {
+		pod.Spec.Priority = was.Spec.Priority
+	}
+	if pod.Spec.PreemptionPolicy == nil {
+		pod.Spec.PreemptionPolicy = was.Spec.PreemptionPolicy
+	}
+}
+
+// resolvePriority sets pod.spec.priority and spec.preemptionPolicy from its PriorityClass, or
+// from the global default class when it names none (0 and PreemptLowerPriority when there
+// is none), as Kubernetes' Priority admission does. A pod may state either value only if it
+// is the one so computed; otherwise it is 403 Forbidden, worded as Kubernetes words it.
 func (s *Server) resolvePriority(ctx context.Context, pod *api.Pod) error {
+	pc, err := s.priorityClassOf(ctx, pod)
+	if err != nil {
+		return err
+	}
+	priority, policy := int32(0), api.PreemptLowerPriority
+	if pc != nil {
+		pod.Spec.PriorityClassName = pc.Name
+		priority = pc.Value
+		if pc.PreemptionPolicy != nil {
+			policy = *pc.PreemptionPolicy
+		}
+	}
+	if pod.Spec.Priority != nil && *pod.Spec.Priority != priority {
+		return api.NewStatusError(http.StatusForbidden, api.ReasonForbidden,
+			fmt.Sprintf("pods %q is forbidden: the integer value of priority (%d) must not be provided in pod spec; priority admission controller computed %d from the given PriorityClass name",
+				pod.Name, *pod.Spec.Priority, priority))
+	}
+	if pp := pod.Spec.PreemptionPolicy; pp != nil && *pp != policy {
+		return api.NewStatusError(http.StatusForbidden, api.ReasonForbidden,
+			fmt.Sprintf("pods %q is forbidden: the string value of PreemptionPolicy (%s) must not be provided in pod spec; priority admission controller computed %s from the given PriorityClass name",
+				pod.Name, *pp, policy))
+	}
+	pod.Spec.Priority = api.Ptr(priority)
+	pod.Spec.PreemptionPolicy = api.Ptr(policy)
+	return nil
+}
+
+// priorityClassOf returns the PriorityClass a new pod names, or the global default class
+// (the highest value among those marked globalDefault) when it names none; nil when neither
+// exists. A named class that does not exist is 403
+// Forbidden, as Kubernetes' Priority admission answers.
+func (s *Server) priorityClassOf(ctx context.Context, pod *api.Pod) (*api.PriorityClass, error) {
 	pcs := s.byName["priorityclasses"]
 	name := pod.Spec.PriorityClassName
 	if name == "" {
@@ -104,11 +150,7 @@ func (s *Server) resolvePriority(ctx context.Context, pod *api.Pod) error {
 				}
 			}
 		}
-		if def != nil && pod.Spec.Priority == nil {
-			pod.Spec.PriorityClassName = def.Name
-			pod.Spec.Priority = api.Ptr(def.Value)
-		}
-		return nil
+		return def, nil
 	}
 	var pc *api.PriorityClass
 	if co := pcs.cache.get(key(pcs, "", name)); co != nil {
@@ -119,23 +161,17 @@ func (s *Server) resolvePriority(ctx context.Context, pod *api.Pod) error {
 	if pc == nil {
 		kv, err := s.store.Get(ctx, key(pcs, "", name))
 		if errors.Is(err, store.ErrNotFound) {
-			return api.NewStatusError(http.StatusForbidden, api.ReasonForbidden,
+			return nil, api.NewStatusError(http.StatusForbidden, api.ReasonForbidden,
 				fmt.Sprintf("pods %q is forbidden: no PriorityClass with name %s was found", pod.Name, name))
 		}
 		if err != nil {
-			return storeError(pcs, name, err)
+			return nil, storeError(pcs, name, err)
 		}
 		o, err := decodeStored(pcs, kv.Value, kv.Revision)
 		if err != nil {
-			return api.InternalError(err)
+			return nil, api.InternalError(err)
 		}
 		pc = o.(*api.PriorityClass)
 	}
-	if pod.Spec.Priority != nil && *pod.Spec.Priority != pc.Value {
-		return api.NewStatusError(http.StatusForbidden, api.ReasonForbidden,
-			fmt.Sprintf("pods %q is forbidden: the integer value of priority (%d) must not be provided in pod spec; priority admission controller computed %d from the given PriorityClass name",
-				pod.Name, *pod.Spec.Priority, pc.Value))
-	}
-	pod.Spec.Priority = api.Ptr(pc.Value)
-	return nil
+	return pc, nil
 }

@@ -78,17 +78,28 @@ func TestPriorityClassResolved(t *testing.T) {
 	pcs := "/apis/scheduling.k8s.io/v1/priorityclasses"
 	e.must(http.StatusCreated, "POST", pcs, map[string]any{"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
 		"metadata": map[string]any{"name": "high"}, "value": 1000})
+	e.must(http.StatusCreated, "POST", pcs, map[string]any{"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+		"metadata": map[string]any{"name": "batch"}, "value": 5, "preemptionPolicy": "Never"})
 	tests := []struct {
 		name     string
 		class    string
 		priority *int32
+		policy   string // stated in the pod
 		code     int
 		want     int32
+		wantPol  string
 	}{
-		{name: "named", class: "high", code: http.StatusCreated, want: 1000},
+		{name: "named", class: "high", code: http.StatusCreated, want: 1000, wantPol: api.PreemptLowerPriority},
 		{name: "unknown", class: "nope", code: http.StatusForbidden},
-		{name: "none", code: http.StatusCreated, want: 0},
+		{name: "none", code: http.StatusCreated, want: 0, wantPol: api.PreemptLowerPriority},
 		{name: "mismatch", class: "high", priority: api.Ptr[int32](5), code: http.StatusForbidden},
+		// Without a class the computed priority is 0, so stating another is refused.
+		{name: "priority-without-class", priority: api.Ptr[int32](5), code: http.StatusForbidden},
+		{name: "same-priority-stated", class: "high", priority: api.Ptr[int32](1000), code: http.StatusCreated, want: 1000, wantPol: api.PreemptLowerPriority},
+		{name: "class-never", class: "batch", code: http.StatusCreated, want: 5, wantPol: api.PreemptNever},
+		{name: "class-never-stated", class: "batch", policy: api.PreemptNever, code: http.StatusCreated, want: 5, wantPol: api.PreemptNever},
+		{name: "policy-mismatch", class: "batch", policy: api.PreemptLowerPriority, code: http.StatusForbidden},
+		{name: "never-without-class", policy: api.PreemptNever, code: http.StatusForbidden},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,6 +111,9 @@ func TestPriorityClassResolved(t *testing.T) {
 			if tc.priority != nil {
 				spec["priority"] = *tc.priority
 			}
+			if tc.policy != "" {
+				spec["preemptionPolicy"] = tc.policy
+			}
 			r := e.do("POST", "/api/v1/namespaces/default/pods", p)
 			if r.code != tc.code {
 				t.Fatalf("create: %d %s", r.code, r.body)
@@ -109,11 +123,50 @@ func TestPriorityClassResolved(t *testing.T) {
 			}
 			var got api.Pod
 			r.decode(t, &got)
-			if api.PodPriority(&got.Spec) != tc.want {
+			if api.PodPriority(&got.Spec) != tc.want || got.Spec.Priority == nil {
 				t.Fatalf("priority %v, want %d", got.Spec.Priority, tc.want)
+			}
+			if got.Spec.PreemptionPolicy == nil || *got.Spec.PreemptionPolicy != tc.wantPol {
+				t.Fatalf("preemptionPolicy %v, want %s", got.Spec.PreemptionPolicy, tc.wantPol)
 			}
 		})
 	}
+	t.Run("update keeps admitted values", func(t *testing.T) {
+		// A client that sends the spec without what admission added keeps them.
+		r := e.do("GET", "/api/v1/namespaces/default/pods/class-never", nil)
+		var got map[string]any
+		r.decode(t, &got)
+		spec := got["spec"].(map[string]any)
+		delete(spec, "priority")
+		delete(spec, "preemptionPolicy")
+		got["metadata"].(map[string]any)["labels"] = map[string]any{"updated": "yes"}
+		r = e.do("PUT", "/api/v1/namespaces/default/pods/class-never", got)
+		if r.code != http.StatusOK {
+			t.Fatalf("update: %d %s", r.code, r.body)
+		}
+		var p api.Pod
+		r.decode(t, &p)
+		if api.PodPriority(&p.Spec) != 5 || api.PodPreemptionPolicy(&p.Spec) != api.PreemptNever {
+			t.Fatalf("after update priority %v policy %v", p.Spec.Priority, p.Spec.PreemptionPolicy)
+		}
+	})
+	t.Run("class policy", func(t *testing.T) {
+		r := e.do("POST", pcs, map[string]any{"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+			"metadata": map[string]any{"name": "odd"}, "value": 1, "preemptionPolicy": "Sometimes"})
+		if r.code != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), `preemptionPolicy: Unsupported value: \"Sometimes\"`) {
+			t.Fatalf("create: %d %s", r.code, r.body)
+		}
+		r = e.do("PATCH", pcs+"/batch", `{"preemptionPolicy": "PreemptLowerPriority"}`, contentType("application/merge-patch+json"))
+		if r.code != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "field is immutable") {
+			t.Fatalf("patch preemptionPolicy: %d %s", r.code, r.body)
+		}
+		r = e.do("GET", pcs+"/high", nil)
+		var pc api.PriorityClass
+		r.decode(t, &pc)
+		if pc.PreemptionPolicy == nil || *pc.PreemptionPolicy != api.PreemptLowerPriority {
+			t.Fatalf("defaulted preemptionPolicy %v", pc.PreemptionPolicy)
+		}
+	})
 	t.Run("value immutable", func(t *testing.T) {
 		r := e.do("PATCH", pcs+"/high", `{"value": 7}`, contentType("application/merge-patch+json"))
 		if r.code != http.StatusUnprocessableEntity {

@@ -8,17 +8,21 @@ import (
 	"github.com/wasmkube/wasmkube/control/api"
 )
 
-// priorityClassColumns follow kubectl's PriorityClass columns (without PreemptionPolicy,
-// which wasmkube does not implement).
+// priorityClassColumns follow kubectl's PriorityClass columns.
 func priorityClassColumns() []api.TableColumnDefinition {
 	return []api.TableColumnDefinition{nameCol(),
 		col("Value", typeInteger, "Value is the priority pods of this class receive.", 0),
 		col("Global-Default", typeString, "GlobalDefault makes this the class of pods that name none.", 0),
-		ageCol()}
+		ageCol(),
+		col("PreemptionPolicy", typeString, "PreemptionPolicy is whether pods of this class may preempt pods of lower priority.", 0)}
 }
 
 func priorityClassRow(pc *api.PriorityClass, now time.Time) []any {
-	return []any{pc.Name, int64(pc.Value), fmt.Sprint(pc.GlobalDefault), age(pc.CreationTimestamp, now)}
+	policy := ""
+	if pc.PreemptionPolicy != nil {
+		policy = *pc.PreemptionPolicy
+	}
+	return []any{pc.Name, int64(pc.Value), fmt.Sprint(pc.GlobalDefault), age(pc.CreationTimestamp, now), policy}
 }
 
 // schedulingPolicyColumns show what a SchedulingPolicy does at a glance; the expressions

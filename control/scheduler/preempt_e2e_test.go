@@ -32,8 +32,13 @@ func TestPreemptionEndToEnd(t *testing.T) {
 	}
 	run(hr.Run)
 	classes := client.For[*api.PriorityClass](c, "priorityclasses")
-	for name, v := range map[string]int32{"low": 10, "high": 1000} {
-		if _, err := classes.Create(ctx, &api.PriorityClass{ObjectMeta: api.ObjectMeta{Name: name}, Value: v}); err != nil {
+	for _, pc := range []*api.PriorityClass{
+		{ObjectMeta: api.ObjectMeta{Name: "low"}, Value: 10},
+		{ObjectMeta: api.ObjectMeta{Name: "high"}, Value: 1000},
+		// Pods of this class get spec.preemptionPolicy Never from priority admission.
+		{ObjectMeta: api.ObjectMeta{Name: "high-never"}, Value: 1000, PreemptionPolicy: api.Ptr(api.PreemptNever)},
+	} {
+		if _, err := classes.Create(ctx, pc); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -61,12 +66,9 @@ func TestPreemptionEndToEnd(t *testing.T) {
 	run(s.Run)
 
 	pods := client.Pods(c).Namespace("default")
-	create := func(name, class, mem string, never bool) *api.Pod {
+	create := func(name, class, mem string) *api.Pod {
 		p := newPod(name, mem, nil)
 		p.Spec.PriorityClassName = class
-		if never {
-			p.Spec.PreemptionPolicy = api.Ptr(api.PreemptNever)
-		}
 		got, err := pods.Create(ctx, p)
 		if err != nil {
 			t.Fatal(err)
@@ -74,7 +76,7 @@ func TestPreemptionEndToEnd(t *testing.T) {
 		return got
 	}
 	for i := 0; i < 4; i++ {
-		create(fmt.Sprintf("low-%d", i), "low", "512Mi", false)
+		create(fmt.Sprintf("low-%d", i), "low", "512Mi")
 	}
 	lowOn := map[string]string{}
 	waitFor(t, "low pods running", func() error {
@@ -103,7 +105,7 @@ func TestPreemptionEndToEnd(t *testing.T) {
 		}
 		return p, nil, fmt.Errorf("%s: no PodScheduled=False in %+v", name, p.Status.Conditions)
 	}
-	create("waiter", "high", "512Mi", true)
+	create("waiter", "high-never", "512Mi")
 	waitFor(t, "waiter explained", func() error {
 		_, c, err := condition("waiter")
 		if err != nil {
@@ -115,7 +117,7 @@ func TestPreemptionEndToEnd(t *testing.T) {
 		return nil
 	})
 
-	vip := create("vip", "high", "1Gi", false)
+	vip := create("vip", "high", "1Gi")
 	var nominated string
 	waitFor(t, "vip nominated", func() error {
 		p, err := pods.Get(ctx, "vip")
