@@ -41,19 +41,29 @@ func newBenchCmd(s *streams) *cobra.Command {
 
 // withCPUProfile runs f, profiling the CPU into path when path is not empty.
 func withCPUProfile(path string, f func() error) error {
+	stop, err := startCPUProfile(path)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	return f()
+}
+
+// startCPUProfile starts profiling the CPU into path (nothing when path is empty) and
+// returns the function that stops it, for a bench that profiles only its measured phase.
+func startCPUProfile(path string) (stop func(), err error) {
 	if path == "" {
-		return f()
+		return func() {}, nil
 	}
 	out, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("--cpuprofile: %w", err)
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
 	}
-	defer out.Close()
 	if err := pprof.StartCPUProfile(out); err != nil {
-		return fmt.Errorf("--cpuprofile: %w", err)
+		out.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
 	}
-	defer pprof.StopCPUProfile()
-	return f()
+	return sync.OnceFunc(func() { pprof.StopCPUProfile(); out.Close() }), nil
 }
 
 // apiFigures is the last line `wk bench api` prints.
