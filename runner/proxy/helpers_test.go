@@ -307,22 +307,5 @@ func (h *harness) startPodOutbound(tb testing.TB, name string, m *sandbox.Module
 			Env: []string{"BACKEND_URL=http://hello"}, MemoryLimitBytes: 64 << 20}}})
 }
 
-// logBuffer is a concurrency-safe log sink for a proxy's Logger.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
+// logTo is a logger writing text lines to w, for a test that reads a proxy's log.
+func logTo(w *wasmtest.Buffer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }

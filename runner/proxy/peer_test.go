@@ -9,6 +9,7 @@ import (
 	"github.com/wasmkube/wasmkube/control/api"
 	"github.com/wasmkube/wasmkube/control/client"
 	"github.com/wasmkube/wasmkube/runner/proxy"
+	"github.com/wasmkube/wasmkube/wasm/wasmtest"
 )
 
 // TestRemoteEndpoint runs two proxies, of node a at 127.0.0.1 and node b at 127.0.0.2, with the
@@ -65,9 +66,9 @@ func TestLoadBalancer(t *testing.T) {
 	h := newHarness(t)
 	local := newPods()
 	local.add("hello-0", h.startHello(t, "hello-0"))
-	var logs [2]logBuffer
-	h.startProxy(t, "a", "127.0.0.1", local, func(c *proxy.Config) { c.Logger = logs[0].logger() })
-	h.startProxy(t, "b", "127.0.0.2", newPods(), func(c *proxy.Config) { c.Logger = logs[1].logger() })
+	var logs [2]wasmtest.Buffer
+	h.startProxy(t, "a", "127.0.0.1", local, func(c *proxy.Config) { c.Logger = logTo(&logs[0]) })
+	h.startProxy(t, "b", "127.0.0.2", newPods(), func(c *proxy.Config) { c.Logger = logTo(&logs[1]) })
 	port, nodePort := freePort(t, "127.0.0.3"), freePort(t, "127.0.0.1")
 	svc := h.createService(t, "hello", api.ServiceLoadBalancer, port, nodePort, nil)
 	h.setEndpoints(t, "hello", []endpoint{{"hello-0", "a"}})

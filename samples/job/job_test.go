@@ -62,7 +62,7 @@ func TestWordCount(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr deploytest.Buffer
+			var stdout, stderr wasmtest.Buffer
 			exits := make(chan sandbox.Exit, 1)
 			ct := sandbox.ContainerConfig{Name: "wc", Module: m, Args: tt.args, Env: tt.env,
 				MemoryLimitBytes: 64 << 20, Stdout: &stdout, Stderr: &stderr}

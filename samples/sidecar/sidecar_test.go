@@ -37,7 +37,7 @@ func TestSidecar(t *testing.T) {
 	}
 	defer rt.Close(ctx)
 	modes := map[string]string{"web": wasmtest.Reactor, "shipper": wasmtest.Command}
-	var shipperOut, stderr deploytest.Buffer
+	var shipperOut, stderr wasmtest.Buffer
 	exits := make(chan sandbox.Exit, 10)
 	cfg := sandbox.PodConfig{Name: "sidecar-7c9d-abcde", Namespace: "default", Node: "node-1", Dir: t.TempDir(),
 		OnExit: func(e sandbox.Exit) { exits <- e }}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wasmkube/wasmkube/wasm/sandbox"
+	"github.com/wasmkube/wasmkube/wasm/wasmtest"
 )
 
 func TestCommands(t *testing.T) {
@@ -53,7 +54,7 @@ func TestCommands(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ex := newExits()
-			var stdout, stderr buffer
+			var stdout, stderr wasmtest.Buffer
 			cfg := sandbox.PodConfig{Name: "job-1", Namespace: "batch", OnExit: ex.record, ActiveDeadline: tt.deadline,
 				Containers: []sandbox.ContainerConfig{{Name: "job", Module: tt.module, Args: tt.args,
 					MemoryLimitBytes: tt.limit, Stdout: &stdout, Stderr: &stderr}}}
@@ -82,7 +83,7 @@ func TestCommandRestartAndStop(t *testing.T) {
 	rt := newRuntime(t, sandbox.RuntimeConfig{})
 	cmd := compile(t, rt, cmdWasm(t))
 	ex := newExits()
-	var stdout buffer
+	var stdout wasmtest.Buffer
 	p := startPod(t, rt, sandbox.PodConfig{Name: "p", OnExit: ex.record, Containers: []sandbox.ContainerConfig{
 		{Name: "once", Module: cmd, Args: []string{"exit", "0"}, Stdout: &stdout},
 		{Name: "forever", Module: cmd, Args: []string{"sleep", "1h"}},

@@ -1,7 +1,6 @@
 package sandbox_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -101,24 +100,6 @@ func (e *exits) next(tb testing.TB) sandbox.Exit {
 		tb.Fatal("no exit reported")
 		return sandbox.Exit{}
 	}
-}
-
-// buffer is an io.Writer safe for the concurrent instances of a container.
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // eventually polls cond until it holds, failing after a minute.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wasmkube/wasmkube/wasm/sandbox"
+	"github.com/wasmkube/wasmkube/wasm/wasmtest"
 )
 
 // webPod starts a pod with the web test module at port 8080.
@@ -146,7 +147,7 @@ func TestHostileHTTPGuests(t *testing.T) {
 				tt.timeout = time.Second
 			}
 			ex := newExits()
-			var stderr buffer
+			var stderr wasmtest.Buffer
 			p := startPod(t, rt, sandbox.PodConfig{Name: "hostile", OnExit: ex.record,
 				Containers: []sandbox.ContainerConfig{{Name: "c", Module: tt.module, Ports: []int{80},
 					MemoryLimitBytes: tt.limit, RequestTimeout: tt.timeout, Stderr: &stderr}}})

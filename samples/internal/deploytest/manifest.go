@@ -3,7 +3,6 @@ package deploytest
 import (
 	"bytes"
 	"os"
-	"sync"
 	"testing"
 
 	"sigs.k8s.io/yaml"
@@ -36,24 +35,4 @@ func Manifest(t testing.TB, file string, doc int, obj api.Object) {
 	if errs := api.Validate(obj, nil); len(errs) > 0 {
 		t.Fatalf("%s is invalid: %v", file, errs)
 	}
-}
-
-// Buffer is an io.Writer safe for the concurrent writes of a pod's modules.
-type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p.
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-// String returns everything written so far.
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
