@@ -74,6 +74,11 @@ type Config struct {
 	// Namespace is the default namespace of the kubeconfig context the config came from. The
 	// client never uses it on its own; callers such as the CLI pass it to Namespace.
 	Namespace string
+	// Handler, when set, serves every request in memory instead of over the network: the API
+	// server's own process passes its handler so its controllers skip TLS, syscalls and
+	// HTTP/2 framing (see inprocess.go). Server then only names the server (it may be empty)
+	// and the TLS fields are unused; Token is sent as over the network.
+	Handler http.Handler
 }
 
 // FromKubeconfig loads the kubeconfig file at path and returns the config of the named context
@@ -112,8 +117,12 @@ type Client struct {
 
 // New builds a client for cfg. The transport speaks HTTP/2 over TLS (HTTP/1.1 if the server does
 // not offer h2), keeps many idle connections per host, checks idle HTTP/2 connections with pings
-// so that a dead watch is noticed, and puts no timeout on streams.
+// so that a dead watch is noticed, and puts no timeout on streams. With Config.Handler set, the
+// client calls that handler in memory instead (see inprocess.go).
 func New(cfg *Config) (*Client, error) {
+	if cfg != nil && cfg.Handler != nil {
+		return newInProcess(cfg)
+	}
 	if cfg == nil || cfg.Server == "" {
 		return nil, fmt.Errorf("new client: %w: server is not set", ErrInvalidConfig)
 	}
@@ -167,7 +176,8 @@ func New(cfg *Config) (*Client, error) {
 }
 
 // Clone returns a new client for the same server and credentials with its own connections,
-// as a separate process would have. Close it when done.
+// as a separate process would have (an in-process client's clone is in-process too). Close it
+// when done.
 func (c *Client) Clone() (*Client, error) {
 	cfg := c.cfg
 	return New(&cfg)
