@@ -205,6 +205,33 @@ func benchAPI(ctx context.Context, s *streams, o benchAPIOptions) error {
 	return nil
 }
 
+// benchNamespace connects to the cluster of kubeconfig (its context kubeCx) for a bench that
+// works in a namespace of its own, wk-bench-<what>-<unix time>, created now. The returned
+// function deletes what the bench left there (pods first, so none waits on the namespace's
+// finalizer) and the namespace, and closes the client.
+func benchNamespace(ctx context.Context, kubeconfig, kubeCx, what string) (*client.Client, *client.Config, string, func(), error) {
+	cfg, err := client.FromKubeconfig(kubeconfig, kubeCx)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	ns := fmt.Sprintf("wk-bench-%s-%d", what, time.Now().Unix())
+	if err := createNamespace(ctx, c, ns); err != nil {
+		c.Close()
+		return nil, nil, "", nil, err
+	}
+	return c, cfg, ns, func() {
+		dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer dcancel()
+		_ = client.Pods(c).Namespace(ns).DeleteCollection(dctx, client.ListOptions{}, nil)
+		_ = client.Namespaces(c).Delete(dctx, ns, nil)
+		c.Close()
+	}, nil
+}
+
 func createNamespace(ctx context.Context, c *client.Client, name string) error {
 	_, err := client.Namespaces(c).Create(ctx, &api.Namespace{ObjectMeta: api.ObjectMeta{Name: name}})
 	if err != nil && !api.IsAlreadyExists(err) {

@@ -161,14 +161,12 @@ func benchProxy(ctx context.Context, s *streams, o benchProxyOptions) error {
 		runner *kubelet.Runner
 	)
 	if o.kubeconfig != "" {
-		cfg, err := client.FromKubeconfig(o.kubeconfig, o.kubeCx)
-		if err != nil {
+		var cfg *client.Config
+		var done func()
+		if c, cfg, ns, done, err = benchNamespace(ctx, o.kubeconfig, o.kubeCx, "proxy"); err != nil {
 			return err
 		}
-		if c, err = client.New(cfg); err != nil {
-			return err
-		}
-		defer c.Close()
+		defer done()
 		tgt.pool = x509.NewCertPool()
 		if !tgt.pool.AppendCertsFromPEM(cfg.CAPEM) {
 			return fmt.Errorf("bench proxy: %s has no certificate-authority-data: HTTP/3 needs the cluster CA", o.kubeconfig)
@@ -176,15 +174,6 @@ func benchProxy(ctx context.Context, s *streams, o benchProxyOptions) error {
 		if nodes, tgt.hosts, err = readyNodes(ctx, c); err != nil {
 			return err
 		}
-		ns = fmt.Sprintf("wk-bench-proxy-%d", time.Now().Unix())
-		if err := createNamespace(ctx, c, ns); err != nil {
-			return err
-		}
-		defer func() {
-			dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer dcancel()
-			_ = client.Namespaces(c).Delete(dctx, ns, nil)
-		}()
 		progress("using the cluster of %s, namespace %s, nodes %s", o.kubeconfig, ns, strings.Join(nodes, ", "))
 	} else {
 		dir, err := os.MkdirTemp("", "wk-bench-proxy-")

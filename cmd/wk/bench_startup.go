@@ -99,24 +99,11 @@ func benchStartup(ctx context.Context, s *streams, o benchStartupOptions) error 
 	ns := "default"
 	var c *client.Client
 	if o.kubeconfig != "" {
-		cfg, err := client.FromKubeconfig(o.kubeconfig, o.kubeCx)
-		if err != nil {
+		var done func()
+		if c, _, ns, done, err = benchNamespace(ctx, o.kubeconfig, o.kubeCx, "startup"); err != nil {
 			return err
 		}
-		if c, err = client.New(cfg); err != nil {
-			return err
-		}
-		defer c.Close()
-		ns = fmt.Sprintf("wk-bench-startup-%d", time.Now().Unix())
-		if err := createNamespace(ctx, c, ns); err != nil {
-			return err
-		}
-		defer func() {
-			dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer dcancel()
-			_ = client.Pods(c).Namespace(ns).DeleteCollection(dctx, client.ListOptions{}, nil)
-			_ = client.Namespaces(c).Delete(dctx, ns, nil)
-		}()
+		defer done()
 		progress("using the cluster of %s, namespace %s", o.kubeconfig, ns)
 	} else {
 		dir, err := os.MkdirTemp("", "wk-bench-startup-")
