@@ -1,12 +1,16 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/wasmkube/wasmkube/control/api"
 )
@@ -52,10 +56,32 @@ func (w *Watcher[T]) Done() <-chan struct{} { return w.done }
 // watchBuffer is how many decoded events may wait for a slow reader.
 const watchBuffer = 16
 
+// objectDecoder decodes the object of one event from dec, which is positioned at it.
+type objectDecoder[T any] func(dec *jsontext.Decoder) (T, error)
+
 // startWatch opens the stream and starts the goroutine that decodes it; what is the resource
-// name used in errors.
+// name used in errors and decode turns an event's object, as raw JSON, into a T.
 func startWatch[T any](ctx context.Context, c *Client, req Request, what string,
 	decode func(json.RawMessage) (T, error)) (*Watcher[T], error) {
+	return startStreamWatch(ctx, c, req, what, rawObjects(decode))
+}
+
+// rawObjects adapts a decode of an object's raw JSON to an objectDecoder.
+func rawObjects[T any](decode func(json.RawMessage) (T, error)) objectDecoder[T] {
+	return func(dec *jsontext.Decoder) (T, error) {
+		raw, err := dec.ReadValue()
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return decode(bytes.Clone(raw)) // raw is only valid until the next read
+	}
+}
+
+// startStreamWatch is startWatch with a decode that reads each event's object straight from
+// the stream.
+func startStreamWatch[T any](ctx context.Context, c *Client, req Request, what string,
+	decode objectDecoder[T]) (*Watcher[T], error) {
 	ctx, cancel := context.WithCancel(ctx)
 	body, _, err := c.Stream(ctx, req)
 	if err != nil {
@@ -72,37 +98,123 @@ func startWatch[T any](ctx context.Context, c *Client, req Request, what string,
 	return w, nil
 }
 
-func (w *Watcher[T]) run(ctx context.Context, body io.ReadCloser, what string,
-	decode func(json.RawMessage) (T, error)) {
+func (w *Watcher[T]) run(ctx context.Context, body io.ReadCloser, what string, decode objectDecoder[T]) {
 	defer close(w.done)
 	defer close(w.events)
 	defer body.Close()
-	dec := json.NewDecoder(body)
+	dec := api.NewStreamDecoder(body)
 	for {
-		var ev api.WatchEvent
-		if err := dec.Decode(&ev); err != nil {
+		ev, err := readEvent(dec, decode)
+		if err != nil {
 			if errors.Is(err, io.EOF) || ctx.Err() != nil {
 				return
 			}
-			w.send(ctx, Event[T]{Type: api.Error, Err: fmt.Errorf("watch %s: read stream: %w", what, err)})
+			w.send(ctx, Event[T]{Type: api.Error, Err: fmt.Errorf("watch %s: %w", what, err)})
 			return
 		}
-		out := Event[T]{Type: ev.Type}
-		switch ev.Type {
-		case api.Error:
-			out.Err = watchStatusError(ev.Object)
-		default:
-			obj, err := decode(ev.Object)
-			if err != nil {
-				w.send(ctx, Event[T]{Type: api.Error, Err: fmt.Errorf("watch %s: %w", what, err)})
-				return
-			}
-			out.Object = obj
-		}
-		if !w.send(ctx, out) {
+		if !w.send(ctx, ev) {
 			return
 		}
 	}
+}
+
+// readEvent reads the next event of a watch stream: a JSON object with the members "type" and
+// "object" (matched as encoding/json matches names; others are skipped), one after another
+// with any whitespace between them. When the type comes first, as every Kubernetes server
+// writes it, the object is decoded straight from the stream, scanned once; otherwise it is
+// kept until the type is known. An ERROR event's object is a Status, set as Err. The error is
+// io.EOF only when the stream ended cleanly between two events.
+func readEvent[T any](dec *jsontext.Decoder, decode objectDecoder[T]) (Event[T], error) {
+	var ev Event[T]
+	tok, err := dec.ReadToken()
+	if errors.Is(err, io.EOF) {
+		return ev, io.EOF
+	} else if err != nil {
+		return ev, fmt.Errorf("read stream: %w", err)
+	}
+	if tok.Kind() != '{' {
+		return ev, fmt.Errorf("read stream: an event is a JSON object, not %s", tok.Kind())
+	}
+	var kept jsontext.Value // the object when its type was not known yet
+	seen, decoded := false, false
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadValue()
+		if err != nil {
+			return ev, readError(err)
+		}
+		switch memberName(name) {
+		case "type":
+			if err := api.UnmarshalDecode(dec, &ev.Type); err != nil {
+				return ev, fmt.Errorf("read stream: event type: %w", unexpectedEOF(err))
+			}
+		case "object":
+			seen = true
+			if ev.Type == "" || ev.Type == api.Error {
+				v, err := dec.ReadValue()
+				if err != nil {
+					return ev, readError(err)
+				}
+				kept, decoded = bytes.Clone(v), false
+				continue
+			}
+			if ev.Object, err = decode(dec); err != nil {
+				return ev, fmt.Errorf("decode %s event: %w", ev.Type, unexpectedEOF(err))
+			}
+			kept, decoded = nil, true
+		default:
+			if err := dec.SkipValue(); err != nil {
+				return ev, readError(err)
+			}
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil { // the closing '}'
+		return ev, readError(err)
+	}
+	switch {
+	case ev.Type == api.Error:
+		var zero T
+		ev.Object, ev.Err = zero, watchStatusError(json.RawMessage(kept))
+	case !decoded:
+		if !seen {
+			return ev, fmt.Errorf("decode %s event: the event has no object", ev.Type)
+		}
+		if ev.Object, err = decode(api.NewStreamDecoder(bytes.NewReader(kept))); err != nil {
+			return ev, fmt.Errorf("decode %s event: %w", ev.Type, err)
+		}
+	}
+	return ev, nil
+}
+
+// memberName returns the quoted object member name as "type" or "object" when it is one of
+// them without regard to case (as encoding/json matches names), else as it is.
+func memberName(quoted jsontext.Value) string {
+	switch string(quoted) {
+	case `"type"`:
+		return "type"
+	case `"object"`:
+		return "object"
+	}
+	name, err := jsontext.AppendUnquote(nil, quoted)
+	if err != nil {
+		return ""
+	}
+	for _, known := range []string{"type", "object"} {
+		if strings.EqualFold(string(name), known) {
+			return known
+		}
+	}
+	return string(name)
+}
+
+// readError is a failed read inside an event.
+func readError(err error) error { return fmt.Errorf("read stream: %w", unexpectedEOF(err)) }
+
+// unexpectedEOF turns io.EOF, the stream ending inside an event, into io.ErrUnexpectedEOF.
+func unexpectedEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 func (w *Watcher[T]) send(ctx context.Context, ev Event[T]) bool {
