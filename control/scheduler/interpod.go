@@ -70,6 +70,7 @@ func (s *Snapshot) resolve(t *api.PodAffinityTerm, ns string, reason string, wei
 // required anti-affinity, which are kept in a list of their own).
 func (s *Snapshot) Prepare(pi *PodInfo) {
 	pod := pi.Pod
+	pi.snap = s
 	pi.affinity, pi.antiAffinity, pi.preferred, pi.spread = nil, nil, nil, nil
 	if a := pod.Spec.Affinity; a != nil {
 		if pa := a.PodAffinity; pa != nil {
@@ -183,6 +184,12 @@ func (InterPodAffinity) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
 	return true, ""
 }
 
+func (InterPodAffinity) skipFor(p *PodInfo) bool {
+	return len(p.antiAffinity) == 0 && len(p.affinity) == 0
+}
+
+func (InterPodAffinity) constFor(p *PodInfo) (float64, bool) { return 0, len(p.preferred) == 0 }
+
 // Score implements Scorer for preferred pod affinity and anti-affinity: the weights of the
 // terms whose domain on this node holds a matching pod (anti-affinity weights count against),
 // mapped onto 0..MaxScore.
@@ -231,6 +238,24 @@ func (TopologySpread) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
 		}
 	}
 	return true, ""
+}
+
+func (TopologySpread) skipFor(p *PodInfo) bool {
+	for i := range p.spread {
+		if p.spread[i].hard {
+			return false
+		}
+	}
+	return true
+}
+
+func (TopologySpread) constFor(p *PodInfo) (float64, bool) {
+	for i := range p.spread {
+		if !p.spread[i].hard {
+			return 0, false
+		}
+	}
+	return 0, true
 }
 
 // Score implements Scorer for ScheduleAnyway constraints: the emptier the node's domain, the

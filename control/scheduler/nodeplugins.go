@@ -30,6 +30,9 @@ func (TaintToleration) Name() string { return "TaintToleration" }
 
 // Filter implements Filter.
 func (TaintToleration) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
+	if n.facts&factHardTaints == 0 {
+		return true, ""
+	}
 	for i := range n.Node.Spec.Taints {
 		t := &n.Node.Spec.Taints[i]
 		if t.Effect == api.TaintPreferNoSchedule || tolerated(p.Pod.Spec.Tolerations, t) {
@@ -43,6 +46,9 @@ func (TaintToleration) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
 // Score implements Scorer: MaxScore without untolerated PreferNoSchedule taints, halving
 // with each.
 func (TaintToleration) Score(p *PodInfo, n *NodeInfo) float64 {
+	if n.facts&factSoftTaints == 0 {
+		return MaxScore
+	}
 	bad := 0
 	for i := range n.Node.Spec.Taints {
 		t := &n.Node.Spec.Taints[i]
@@ -72,6 +78,16 @@ func (NodeAffinity) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
 		}
 	}
 	return false, ReasonNodeSelector
+}
+
+func (NodeAffinity) skipFor(p *PodInfo) bool {
+	a := p.Pod.Spec.Affinity
+	return a == nil || a.NodeAffinity == nil || a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil
+}
+
+func (NodeAffinity) constFor(p *PodInfo) (float64, bool) {
+	a := p.Pod.Spec.Affinity
+	return 0, a == nil || a.NodeAffinity == nil || len(a.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution) == 0
 }
 
 // Score implements Scorer.
@@ -168,6 +184,8 @@ type ImageLocality struct{}
 
 // Name implements Scorer.
 func (ImageLocality) Name() string { return "ImageLocality" }
+
+func (ImageLocality) constFor(p *PodInfo) (float64, bool) { return 0, len(p.Pod.Spec.Containers) == 0 }
 
 // Score implements Scorer.
 func (ImageLocality) Score(p *PodInfo, n *NodeInfo) float64 {

@@ -18,6 +18,33 @@ type Scorer interface {
 // MaxScore is the best score a Scorer gives.
 const MaxScore = 100
 
+// skipFilter is implemented by filters that can tell, once per decision, that they pass every
+// node for the pod (kube-scheduler's PreFilter returning Skip): the search does not call them.
+type skipFilter interface {
+	skipFor(pod *PodInfo) bool
+}
+
+// constScorer is implemented by scorers that can tell, once per decision, that they give every
+// node the same score for the pod (kube-scheduler's PreScore returning Skip): the search adds
+// that score without calling them.
+type constScorer interface {
+	constFor(pod *PodInfo) (score float64, ok bool)
+}
+
+var (
+	_ skipFilter  = NodeName{}
+	_ skipFilter  = NodeSelector{}
+	_ skipFilter  = NodeAffinity{}
+	_ skipFilter  = InterPodAffinity{}
+	_ skipFilter  = TopologySpread{}
+	_ skipFilter  = PolicyFilter{}
+	_ constScorer = NodeAffinity{}
+	_ constScorer = InterPodAffinity{}
+	_ constScorer = TopologySpread{}
+	_ constScorer = ImageLocality{}
+	_ constScorer = PolicyFilter{}
+)
+
 // WeightedScorer is a Scorer with its weight.
 type WeightedScorer struct {
 	Scorer
@@ -44,7 +71,7 @@ func (NodeReady) Filter(_ *PodInfo, n *NodeInfo) (bool, string) {
 	if !n.Ready {
 		return false, ReasonNotReady
 	}
-	if n.Node.Spec.Unschedulable {
+	if n.facts&factUnschedulable != 0 {
 		return false, ReasonUnschedulable
 	}
 	return true, ""
@@ -64,6 +91,8 @@ func (NodeName) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
 	return true, ""
 }
 
+func (NodeName) skipFor(p *PodInfo) bool { return p.Pod.Spec.NodeName == "" }
+
 // NodeSelector requires every nodeSelector label of the pod on the node.
 type NodeSelector struct{}
 
@@ -80,6 +109,8 @@ func (NodeSelector) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
 	return true, ""
 }
 
+func (NodeSelector) skipFor(p *PodInfo) bool { return len(p.Pod.Spec.NodeSelector) == 0 }
+
 // ResourcesFit requires the node's unrequested cpu, memory and pod slots to cover the pod.
 type ResourcesFit struct{}
 
@@ -89,7 +120,7 @@ func (ResourcesFit) Name() string { return "NodeResourcesFit" }
 // Filter implements Filter.
 func (ResourcesFit) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
 	free := n.Allocatable.Sub(n.Requested)
-	if len(n.nominated) > 0 {
+	if n.facts&factNominated != 0 {
 		free = free.Sub(n.reservedFor(p))
 	}
 	switch {

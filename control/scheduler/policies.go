@@ -3,7 +3,6 @@ package scheduler
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"sync"
 
@@ -14,11 +13,14 @@ import (
 
 // Policy is a SchedulingPolicy compiled once: the pods it applies to, its program and weight.
 //
-// Results are cached on each node when they cannot depend on more than the pod's labels: an
-// expression that never names `pod` gives one result per node, one that reads only
-// pod.metadata.labels one per node and label set. A cached result is used while the node and
-// what is placed on it are unchanged (NodeInfo.gen). Caches belong to the scheduler loop; they
-// are not safe for concurrent use.
+// Results are memoized. What the program reads of the pod is known from its expressions
+// (policy.Program.PodKey): pods that read the same (the same zone label, say; every pod, for a
+// policy that never names `pod`) share a memo table, which holds for each node of the snapshot
+// the filter verdict and the score, kept while the node and what is placed on it are unchanged
+// (NodeInfo.gen). A policy that reads the pod in a way no key holds is evaluated every time.
+// Errors and cost overruns are results like any other: the node stays excluded with its
+// reason. Memo tables belong to the scheduler loop: they are not safe for concurrent
+// decisions. An updated policy is a new Policy, with empty tables.
 type Policy struct {
 	Name     string
 	Selector labels.Selector
@@ -27,141 +29,119 @@ type Policy struct {
 	// reasons are the phrases the policy's filter prints, built once.
 	reasonNoMatch, reasonCost, reasonError string
 
-	cacheMode int // cacheNone, cachePodFree, cacheLabels
+	memoMu sync.Mutex
+	memos  map[string]*memoTable // by pod key
 }
 
-// Cache modes of a Policy.
+// maxPodKeys bounds the memo tables a policy keeps, one per pod key; past it they start over.
+const maxPodKeys = 64
+
+// memoTable is a policy's results for the pods of one key, by node position in a snapshot.
+type memoTable struct {
+	snap    *Snapshot
+	entries []memoEntry
+}
+
+// memoEntry is one node's results, for the node state gen. Gens are unique within a
+// snapshot, so an entry is never taken for another node or another state of the node.
+type memoEntry struct {
+	gen   uint64
+	score float64
+	state memoState
+}
+
+type memoState uint8
+
 const (
-	cacheNone = iota
-	cachePodFree
-	cacheLabels
+	memoFiltered    memoState = 1 << iota // the filter ran: memoPass and the reason bits hold its result
+	memoPass                              // the filter passed
+	memoCost                              // the filter ran over the cost limit
+	memoError                             // the filter failed to evaluate
+	memoScored                            // the score ran: score holds it
+	memoScoreFailed                       // the score failed to evaluate
 )
 
-// maxNodeResults bounds the cached results a node keeps; past it the node starts over.
-const maxNodeResults = 32
-
-// maxPodClasses bounds the label sets a Policies set numbers; past it the numbering starts
-// over (with new numbers, so old results are never mistaken for new ones).
-const maxPodClasses = 4096
-
-// resultKey names a cached result on a node: the policy and the pod's label-set number (0
-// for policies that do not read the pod).
-type resultKey struct {
-	p     *Policy
-	class uint64
-}
-
-type nodeResult struct {
-	key resultKey
-	cachedResult
-}
-
-type cachedResult struct {
-	gen         uint64
-	filterDone  bool
-	ok          bool
-	reason      string
-	scoreDone   bool
-	score       float64
-	scoreFailed bool
-}
-
-var (
-	podIdent     = regexp.MustCompile(`\bpod\b`)
-	podLabelsUse = regexp.MustCompile(`\bpod\s*\.\s*metadata\s*\.\s*labels\b`)
-)
-
-// cacheModeOf classifies expressions by what they may read of the pod. It is conservative: an
-// identifier `pod` inside a string literal only costs caching.
-func cacheModeOf(exprs ...string) int {
-	mode := cachePodFree
-	for _, e := range exprs {
-		if !podIdent.MatchString(e) {
-			continue
-		}
-		if len(podIdent.FindAllStringIndex(e, -1)) != len(podLabelsUse.FindAllStringIndex(e, -1)) {
-			return cacheNone
-		}
-		mode = cacheLabels
+// entry returns n's entry, emptied if it holds an older state; nil when n is not a node of
+// the snapshot that prepared pi. A table serves one snapshot at a time: it starts over when
+// a pod of another one uses it.
+func (t *memoTable) entry(pi *PodInfo, n *NodeInfo) *memoEntry {
+	s := pi.snap
+	if t == nil || s == nil || n.pos < 0 || int(n.pos) >= len(s.list) || s.list[n.pos] != n {
+		return nil
 	}
-	return mode
-}
-
-func (p *Policy) key(pi *PodInfo) resultKey {
-	if p.cacheMode == cacheLabels {
-		return resultKey{p, pi.class}
+	if t.snap != s {
+		t.snap, t.entries = s, nil
 	}
-	return resultKey{p, 0}
+	if int(n.pos) >= len(t.entries) {
+		t.entries = append(t.entries, make([]memoEntry, len(s.list)-len(t.entries))...)
+	}
+	e := &t.entries[n.pos]
+	if e.gen != n.gen {
+		*e = memoEntry{gen: n.gen}
+	}
+	return e
 }
 
-// cached returns the cached result of (pod, node), empty if the node changed since. A node
-// holds a few results (policies times label sets of the pods that looked at it), so a short
-// slice searched in order beats a map.
-func (p *Policy) cached(pi *PodInfo, n *NodeInfo) cachedResult {
-	k := p.key(pi)
-	for i := range n.results {
-		if e := &n.results[i]; e.key == k {
-			if e.gen == n.gen {
-				return e.cachedResult
-			}
-			break
+// table returns the memo table of pods with key.
+func (p *Policy) table(key string) *memoTable {
+	p.memoMu.Lock()
+	defer p.memoMu.Unlock()
+	if t := p.memos[key]; t != nil {
+		return t
+	}
+	if p.memos == nil || len(p.memos) >= maxPodKeys {
+		p.memos = map[string]*memoTable{}
+	}
+	t := &memoTable{}
+	p.memos[key] = t
+	return t
+}
+
+// filter evaluates the policy's filter for pod on node, memoized in t (nil: not memoized).
+func (p *Policy) filter(env *policy.SchedulingEnv, pi *PodInfo, t *memoTable, n *NodeInfo) (bool, string) {
+	e := t.entry(pi, n)
+	if e != nil && e.state&memoFiltered != 0 {
+		switch {
+		case e.state&memoPass != 0:
+			return true, ""
+		case e.state&memoCost != 0:
+			return false, p.reasonCost
+		case e.state&memoError != 0:
+			return false, p.reasonError
 		}
-	}
-	return cachedResult{gen: n.gen}
-}
-
-func (p *Policy) store(pi *PodInfo, n *NodeInfo, r cachedResult) {
-	k := p.key(pi)
-	for i := range n.results {
-		if n.results[i].key == k {
-			n.results[i].cachedResult = r
-			return
-		}
-	}
-	if len(n.results) >= maxNodeResults {
-		n.results = n.results[:0]
-	}
-	n.results = append(n.results, nodeResult{key: k, cachedResult: r})
-}
-
-// filter evaluates the policy's filter for pod on node, from the cache when it can.
-func (p *Policy) filter(env *policy.SchedulingEnv, pi *PodInfo, n *NodeInfo) (bool, string) {
-	var r cachedResult
-	if p.cacheMode != cacheNone {
-		if r = p.cached(pi, n); r.filterDone {
-			return r.ok, r.reason
-		}
+		return false, p.reasonNoMatch
 	}
 	ok, err := p.Program.Filter(pi.input, n.PolicyInput(env))
-	reason := ""
+	reason, state := "", memoFiltered
 	switch {
 	case errors.Is(err, policy.ErrCostLimit):
-		ok, reason = false, p.reasonCost
+		ok, reason, state = false, p.reasonCost, state|memoCost
 	case err != nil:
-		ok, reason = false, p.reasonError
-	case !ok:
+		ok, reason, state = false, p.reasonError, state|memoError
+	case ok:
+		state |= memoPass
+	default:
 		reason = p.reasonNoMatch
 	}
-	if p.cacheMode != cacheNone {
-		r.filterDone, r.ok, r.reason = true, ok, reason
-		p.store(pi, n, r)
+	if e != nil {
+		e.state |= state
 	}
 	return ok, reason
 }
 
-// score evaluates the policy's score for pod on node, from the cache when it can; ok is false
-// when the evaluation failed.
-func (p *Policy) score(env *policy.SchedulingEnv, pi *PodInfo, n *NodeInfo) (float64, bool) {
-	var r cachedResult
-	if p.cacheMode != cacheNone {
-		if r = p.cached(pi, n); r.scoreDone {
-			return r.score, !r.scoreFailed
-		}
+// score evaluates the policy's score for pod on node, memoized in t; ok is false when the
+// evaluation failed.
+func (p *Policy) score(env *policy.SchedulingEnv, pi *PodInfo, t *memoTable, n *NodeInfo) (float64, bool) {
+	e := t.entry(pi, n)
+	if e != nil && e.state&memoScored != 0 {
+		return e.score, e.state&memoScoreFailed == 0
 	}
 	v, err := p.Program.Score(pi.input, n.PolicyInput(env))
-	if p.cacheMode != cacheNone {
-		r.scoreDone, r.score, r.scoreFailed = true, v, err != nil
-		p.store(pi, n, r)
+	if e != nil {
+		e.score, e.state = v, e.state|memoScored
+		if err != nil {
+			e.state |= memoScoreFailed
+		}
 	}
 	return v, err == nil
 }
@@ -183,7 +163,7 @@ func CompilePolicy(env *policy.SchedulingEnv, sp *api.SchedulingPolicy) (*Policy
 	if w == 0 {
 		w = 1
 	}
-	return &Policy{Name: sp.Name, Selector: sel, Program: prg, Weight: w, cacheMode: cacheModeOf(sp.Spec.Filter, sp.Spec.Score),
+	return &Policy{Name: sp.Name, Selector: sel, Program: prg, Weight: w,
 		reasonNoMatch: "node(s) didn't match policy " + sp.Name,
 		reasonCost:    "node(s) exceeded the cost limit of policy " + sp.Name,
 		reasonError:   "node(s) failed evaluation of policy " + sp.Name,
@@ -198,15 +178,11 @@ type Policies struct {
 	mu   sync.RWMutex
 	byID map[string]*Policy
 	list []*Policy // by name
-
-	classMu   sync.Mutex
-	classes   map[string]uint64 // label set -> number, for result caching
-	nextClass uint64
 }
 
 // NewPolicies returns an empty set whose policies compile in env.
 func NewPolicies(env *policy.SchedulingEnv) *Policies {
-	return &Policies{env: env, byID: map[string]*Policy{}, classes: map[string]uint64{}}
+	return &Policies{env: env, byID: map[string]*Policy{}}
 }
 
 // Env returns the CEL environment the policies compile in.
@@ -243,43 +219,29 @@ func (ps *Policies) rebuild() {
 	sort.Slice(ps.list, func(i, j int) bool { return ps.list[i].Name < ps.list[j].Name })
 }
 
-// Prepare sets pi.Policies to the policies whose podSelector matches the pod, and prepares
-// the pod's CEL input once for all nodes.
+// Prepare sets pi.Policies to the policies whose podSelector matches the pod, prepares the
+// pod's CEL input once for all nodes, and picks each policy's memo table for the pod.
 func (ps *Policies) Prepare(pi *PodInfo) {
 	ps.mu.RLock()
 	defer ps.mu.RUnlock()
-	pi.Policies = pi.Policies[:0]
+	pi.Policies, pi.memos, pi.input = pi.Policies[:0], pi.memos[:0], nil
 	set := labels.Set(pi.Pod.Labels)
 	for _, p := range ps.list {
 		if p.Selector.Matches(set) {
 			pi.Policies = append(pi.Policies, p)
 		}
 	}
-	pi.input = nil
-	if len(pi.Policies) > 0 {
-		pi.input = ps.env.NewPodInput(pi.Pod)
+	if len(pi.Policies) == 0 {
+		return
 	}
+	pi.input = ps.env.NewPodInput(pi.Pod)
 	for _, p := range pi.Policies {
-		if p.cacheMode == cacheLabels {
-			pi.class = ps.classOf(set.String())
-			break
+		var t *memoTable
+		if key, ok := p.Program.PodKey(pi.input); ok {
+			t = p.table(key)
 		}
+		pi.memos = append(pi.memos, t)
 	}
-}
-
-// classOf numbers a label set, from 1.
-func (ps *Policies) classOf(key string) uint64 {
-	ps.classMu.Lock()
-	defer ps.classMu.Unlock()
-	if c, ok := ps.classes[key]; ok {
-		return c
-	}
-	if len(ps.classes) >= maxPodClasses {
-		clear(ps.classes)
-	}
-	ps.nextClass++
-	ps.classes[key] = ps.nextClass
-	return ps.nextClass
 }
 
 // PolicyFilter applies the filters of the policies prepared on the pod: a node where one is
@@ -296,15 +258,33 @@ func (f PolicyFilter) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
 	if len(p.Policies) == 0 {
 		return true, ""
 	}
-	for _, pol := range p.Policies {
+	for i, pol := range p.Policies {
 		if !pol.Program.HasFilter() {
 			continue
 		}
-		if ok, reason := pol.filter(f.Env, p, n); !ok {
+		if ok, reason := pol.filter(f.Env, p, p.memo(i), n); !ok {
 			return false, reason
 		}
 	}
 	return true, ""
+}
+
+func (PolicyFilter) skipFor(p *PodInfo) bool {
+	for _, pol := range p.Policies {
+		if pol.Program.HasFilter() {
+			return false
+		}
+	}
+	return true
+}
+
+func (PolicyFilter) constFor(p *PodInfo) (float64, bool) {
+	for _, pol := range p.Policies {
+		if pol.Program.HasScore() {
+			return 0, false
+		}
+	}
+	return 0, true
 }
 
 // Score implements Scorer: the sum of weight * score of the policies with a score. A score
@@ -312,13 +292,21 @@ func (f PolicyFilter) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
 // expression set its scale.
 func (f PolicyFilter) Score(p *PodInfo, n *NodeInfo) float64 {
 	var sum float64
-	for _, pol := range p.Policies {
+	for i, pol := range p.Policies {
 		if !pol.Program.HasScore() {
 			continue
 		}
-		if v, ok := pol.score(f.Env, p, n); ok {
+		if v, ok := pol.score(f.Env, p, p.memo(i), n); ok {
 			sum += pol.Weight * v
 		}
 	}
 	return sum
+}
+
+// memo is the memo table of p.Policies[i], nil when there is none.
+func (p *PodInfo) memo(i int) *memoTable {
+	if i < len(p.memos) {
+		return p.memos[i]
+	}
+	return nil
 }

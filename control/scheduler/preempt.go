@@ -231,9 +231,9 @@ func (s *Snapshot) victimsOn(pod *PodInfo, ni *NodeInfo, filters []Filter) *cand
 	// A copy of the node without the potential victims: the same node object, its own
 	// accounting and caches, so the snapshot is untouched.
 	h := *ni
-	h.Pods, h.input, h.results = nil, nil, nil
+	h.Pods, h.input, h.pos = nil, nil, -1
 	h.Requested = ni.Requested.Sub(freed)
-	h.gen++
+	h.changed()
 	if ok, _ := runFilters(pod, &h, filters); !ok {
 		return nil
 	}
@@ -242,12 +242,12 @@ func (s *Snapshot) victimsOn(pod *PodInfo, ni *NodeInfo, filters []Filter) *cand
 	for _, p := range potential {
 		req := ni.Pods[podKey(p)]
 		h.Requested = h.Requested.Add(req)
-		h.gen++
+		h.changed()
 		if ok, _ := runFilters(pod, &h, filters); ok {
 			continue // reprieved
 		}
 		h.Requested = h.Requested.Sub(req)
-		h.gen++
+		h.changed()
 		pr := api.PodPriority(&p.Spec)
 		if len(c.victims) == 0 {
 			c.highest = pr

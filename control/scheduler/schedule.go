@@ -78,6 +78,28 @@ func ScheduleSample(pod *PodInfo, nodes []*NodeInfo, filters []Filter, scorers [
 	if start < 0 {
 		start = 0
 	}
+	// Filters that pass every node for this pod are left out, and scorers that give every
+	// node the same score are added as that constant, in their place so that the sum is the
+	// same to the last bit.
+	var fbuf [16]Filter
+	active := fbuf[:0]
+	for _, f := range filters {
+		if sk, ok := f.(skipFilter); ok && sk.skipFor(pod) {
+			continue
+		}
+		active = append(active, f)
+	}
+	var sbuf [16]plannedScorer
+	plan := sbuf[:0]
+	for _, s := range scorers {
+		ps := plannedScorer{s: s.Scorer, weight: s.Weight}
+		if cs, ok := s.Scorer.(constScorer); ok {
+			ps.value, ps.constant = cs.constFor(pod)
+			ps.value *= s.Weight
+		}
+		plan = append(plan, ps)
+	}
+	var reasons reasonCounts
 	ties := 0
 	for i := 0; i < len(nodes); i++ {
 		if want > 0 && d.Feasible >= want {
@@ -86,22 +108,23 @@ func ScheduleSample(pod *PodInfo, nodes []*NodeInfo, filters []Filter, scorers [
 		d.Examined++
 		n := nodes[(start+i)%len(nodes)]
 		ok, reason := true, ""
-		for _, f := range filters {
+		for _, f := range active {
 			if ok, reason = f.Filter(pod, n); !ok {
 				break
 			}
 		}
 		if !ok {
-			if d.Reasons == nil {
-				d.Reasons = map[string]int{}
-			}
-			d.Reasons[reason]++
+			reasons.add(reason)
 			continue
 		}
 		d.Feasible++
 		var score float64
-		for _, s := range scorers {
-			score += s.Weight * s.Score(pod, n)
+		for i := range plan {
+			if ps := &plan[i]; ps.constant {
+				score += ps.value
+			} else {
+				score += ps.weight * ps.s.Score(pod, n)
+			}
 		}
 		switch {
 		case d.Node == "" || score > d.Score:
@@ -114,8 +137,48 @@ func ScheduleSample(pod *PodInfo, nodes []*NodeInfo, filters []Filter, scorers [
 			}
 		}
 	}
+	d.Reasons = reasons.toMap()
 	d.Next = (start + d.Examined) % len(nodes)
 	return d
+}
+
+// plannedScorer is a scorer as a search calls it: value is the weighted score of a scorer
+// that gives every node the same.
+type plannedScorer struct {
+	s        Scorer
+	weight   float64
+	value    float64
+	constant bool
+}
+
+// reasonCounts counts nodes by reason in a short list: a search meets a handful of reasons,
+// and the phrases are constants, so comparing them is mostly comparing pointers.
+type reasonCounts []reasonCount
+
+type reasonCount struct {
+	reason string
+	n      int
+}
+
+func (rc *reasonCounts) add(reason string) {
+	for i := range *rc {
+		if (*rc)[i].reason == reason {
+			(*rc)[i].n++
+			return
+		}
+	}
+	*rc = append(*rc, reasonCount{reason, 1})
+}
+
+func (rc reasonCounts) toMap() map[string]int {
+	if len(rc) == 0 {
+		return nil
+	}
+	m := make(map[string]int, len(rc))
+	for _, r := range rc {
+		m[r.reason] += r.n
+	}
+	return m
 }
 
 // NodesToFind is how many feasible nodes a search looks for among total nodes, given a
