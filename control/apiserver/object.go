@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/wasmkube/wasmkube/control/api"
 	"github.com/wasmkube/wasmkube/control/patch"
 	"github.com/wasmkube/wasmkube/control/store"
@@ -203,6 +205,16 @@ func (s *Server) recordManaged(obj api.Object, objJSON, oldJSON []byte, manager,
 	if err != nil {
 		return nil, patchError(err)
 	}
+	if m.SelfLink == "" && len(entries) > 0 {
+		// The common case: only the managedFields array changes, encoded on its own.
+		newManaged := fromPatchManaged(entries)
+		if enc, err := json.Marshal(newManaged); err == nil {
+			if out, ok := spliceManaged(objJSON, enc); ok {
+				m.ManagedFields = newManaged
+				return out, nil
+			}
+		}
+	}
 	before, err := encodeMeta(m)
 	if err != nil {
 		return nil, api.InternalError(err)
@@ -227,6 +239,79 @@ func (s *Server) recordManaged(obj api.Object, objJSON, oldJSON []byte, manager,
 		return nil, api.InternalError(err)
 	}
 	return b, nil
+}
+
+// spliceManaged returns objJSON, an object as encode wrote it, with metadata.managedFields
+// set to enc, the encoded entries: what encode would write for the object with them, as
+// managedFields is the last field encode writes in metadata when selfLink is empty. ok is
+// false when metadata cannot be found.
+func spliceManaged(objJSON, enc []byte) (out []byte, ok bool) {
+	d := jsontext.NewDecoder(bytes.NewBuffer(objJSON))
+	if tok, err := d.ReadToken(); err != nil || tok.Kind() != '{' {
+		return nil, false
+	}
+	for d.PeekKind() == '"' {
+		name, err := d.ReadToken()
+		if err != nil {
+			return nil, false
+		}
+		if name.String() != "metadata" {
+			if d.SkipValue() != nil {
+				return nil, false
+			}
+			continue
+		}
+		if tok, err := d.ReadToken(); err != nil || tok.Kind() != '{' {
+			return nil, false
+		}
+		members := 0
+		for d.PeekKind() == '"' {
+			name, err := d.ReadToken()
+			if err != nil {
+				return nil, false
+			}
+			members++
+			isManaged := name.String() == "managedFields"
+			start := int(d.InputOffset())
+			if d.SkipValue() != nil {
+				return nil, false
+			}
+			if isManaged {
+				end := int(d.InputOffset())
+				i := bytes.IndexByte(objJSON[start:end], '[')
+				if i < 0 || d.PeekKind() != '}' {
+					return nil, false
+				}
+				return splice(objJSON, start+i, end, enc), true
+			}
+		}
+		// No managedFields yet: they go last.
+		at := int(d.InputOffset())
+		if d.PeekKind() != '}' {
+			return nil, false
+		}
+		for at < len(objJSON) && objJSON[at] != '}' {
+			at++
+		}
+		if at == len(objJSON) {
+			return nil, false
+		}
+		ins := make([]byte, 0, len(enc)+18)
+		if members > 0 {
+			ins = append(ins, ',')
+		}
+		ins = append(append(ins, `"managedFields":`...), enc...)
+		return splice(objJSON, at, at, ins), true
+	}
+	return nil, false
+}
+
+// splice returns b with b[i:j] replaced by with, in a new slice.
+func splice(b []byte, i, j int, with []byte) []byte {
+	out := make([]byte, 0, len(b)-(j-i)+len(with))
+	out = append(out, b[:i]...)
+	out = append(out, with...)
+	return append(out, b[j:]...)
 }
 
 // encodeMeta encodes m as encode writes it inside an object: without resourceVersion.
@@ -349,7 +434,7 @@ func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub st
 			}
 			return updateResult{}, api.Conflict(r.GroupResource(), name, errModified)
 		}
-		if err := s.prepareUpdate(r, sub, obj, cur); err != nil {
+		if err := s.prepareUpdate(r, sub, obj, cur, kv.Value); err != nil {
 			if stale() {
 				continue
 			}
@@ -455,8 +540,8 @@ func shouldDeleteOnUpdate(obj, cur api.Object) bool {
 
 // prepareUpdate makes obj, the new state a client sent, a valid successor of cur: fields
 // the server owns come from cur, the status (or everything but the status, through
-// /status) is cur's, and generation counts spec changes.
-func (s *Server) prepareUpdate(r *resource, sub string, obj, cur api.Object) error {
+// /status) is cur's, and generation counts spec changes. stored is cur as stored.
+func (s *Server) prepareUpdate(r *resource, sub string, obj, cur api.Object, stored []byte) error {
 	m, cm := obj.GetObjectMeta(), cur.GetObjectMeta()
 	var errs api.FieldErrors
 	if m.UID != "" && m.UID != cm.UID {
@@ -470,10 +555,13 @@ func (s *Server) prepareUpdate(r *resource, sub string, obj, cur api.Object) err
 	}
 	switch sub {
 	case "status", "approval", "finalize":
-		// Only the status (or the namespace's spec.finalizers) changes: start from cur.
-		fresh := r.New()
-		b, _ := json.Marshal(cur)
-		json.Unmarshal(b, fresh)
+		// Only the status (or the namespace's spec.finalizers) changes: start from a copy of
+		// cur, decoded again from storage and defaulted as cur was.
+		fresh, err := decodeStored(r, stored, 0)
+		if err != nil {
+			return api.InternalError(err)
+		}
+		api.Default(fresh)
 		if sub != "finalize" {
 			copyField(fresh, obj, "Status")
 		} else {

@@ -13,11 +13,12 @@ import (
 	"github.com/wasmkube/wasmkube/control/api"
 )
 
-// copyOf decodes curJSON into a new object of r without its resourceVersion, so an
-// update built on it has no precondition and is retried on concurrent writes.
+// copyOf decodes curJSON, a stored object of r with its resourceVersion, into a new object
+// without its resourceVersion, so an update built on it has no precondition and is retried
+// on concurrent writes.
 func copyOf(r *resource, curJSON []byte) (api.Object, error) {
-	obj := r.New()
-	if err := json.Unmarshal(curJSON, obj); err != nil {
+	obj, err := decodeStored(r, curJSON, 0)
+	if err != nil {
 		return nil, api.InternalError(fmt.Errorf("copy %s: %w", r.Resource, err))
 	}
 	obj.GetObjectMeta().ResourceVersion = ""
