@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -113,8 +114,11 @@ type Server struct {
 	etcdc  *clientv3.Client // external etcd client, when EtcdEndpoints is set
 	store  *store.Store
 	api    *apiserver.Server
-	client *client.Client
-	logs   logRouter // the API server's LogSource
+	client *client.Client // in-process: see Start
+	// stopInProcess ends the requests of in-process clients, as the API server's Stop ends
+	// those on its connections.
+	stopInProcess context.CancelFunc
+	logs          logRouter // the API server's LogSource
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -220,7 +224,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := pki.WriteKubeconfig(KubeconfigPath(cfg.DataDir), kc); err != nil {
 		return nil, fmt.Errorf("write kubeconfig: %w", err)
 	}
-	s.client, err = client.New(&client.Config{Server: s.url, CAPEM: s.bundle.CA.CertPEM,
+	// The components in this process (controllers, scheduler, runner, benches) call the API
+	// handler in memory, with the admin token as over the network, sparing every request TLS,
+	// syscalls and HTTP/2 framing. Stop ends their requests as closing connections ends others'.
+	var inProcCtx context.Context
+	inProcCtx, s.stopInProcess = context.WithCancel(context.Background())
+	s.client, err = client.New(&client.Config{Server: s.url, Handler: endingWith(inProcCtx, s.api.Handler()),
 		Token: s.bundle.AdminToken, UserAgent: "wasmkube-controller-manager"})
 	if err != nil {
 		return nil, err
@@ -257,8 +266,21 @@ func (s *Server) URL() string { return s.url }
 // Bundle is the cluster's identity material (CA, tokens).
 func (s *Server) Bundle() *pki.Bundle { return s.bundle }
 
-// Client is an admin client of this server's API.
+// Client is an admin client of this server's API for components in this process: its
+// requests (and its clones') are served in memory, not over TLS. Processes elsewhere use URL
+// and the kubeconfig.
 func (s *Server) Client() *client.Client { return s.client }
+
+// endingWith serves h with request contexts that also end when ctx does, as an http.Server's
+// BaseContext ends the requests on its connections.
+func endingWith(ctx context.Context, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		defer context.AfterFunc(ctx, cancel)()
+		h.ServeHTTP(w, r.WithContext(rctx))
+	})
+}
 
 // KubeconfigPath is the admin kubeconfig this server wrote.
 func (s *Server) KubeconfigPath() string { return KubeconfigPath(s.cfg.DataDir) }
@@ -274,6 +296,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	var errs []error
 	if s.client != nil {
 		s.client.Close()
+	}
+	if s.stopInProcess != nil {
+		s.stopInProcess()
 	}
 	if s.api != nil {
 		errs = append(errs, s.api.Stop(ctx))

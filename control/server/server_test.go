@@ -181,3 +181,33 @@ func TestTwoServersShareOneCluster(t *testing.T) {
 		t.Fatalf("after %s stopped, the lease is held by %q, want %q", first, got, want)
 	}
 }
+
+// TestClientIsInProcess checks that Client is served in memory (net/http's server stamps
+// every answer with a Date header; the in-process transport does not), that its clones are
+// too, and that Stop ends its open watches as it ends those on connections.
+func TestClientIsInProcess(t *testing.T) {
+	s := start(t, t.TempDir(), false)
+	ctx := context.Background()
+	clone, err := s.Client().Clone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer clone.Close()
+	for name, c := range map[string]*client.Client{"client": s.Client(), "clone": clone} {
+		resp, err := c.Do(ctx, client.Request{Path: "/api/v1/namespaces/default"})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if d := resp.Header.Get("Date"); d != "" {
+			t.Fatalf("%s: the answer has Date %q: it came over the network", name, d)
+		}
+	}
+	w, err := client.Namespaces(s.Client()).Watch(ctx, client.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop(t, s) // fails the test if the watch's handler kept Stop waiting
+	for range w.Events() {
+	}
+	w.Stop()
+}
