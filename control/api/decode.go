@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
 
 	jsonv2 "github.com/go-json-experiment/json"
 )
@@ -19,6 +21,7 @@ import (
 // for concurrent use.
 type Decoder struct {
 	layouts sync.Map // reflect.Type -> *structLayout
+	oneWay  sync.Map // reflect.Type -> bool: whether the fast path may decide for the type
 }
 
 // ErrMalformed marks input that is not JSON at all (the API answers 400).
@@ -29,6 +32,7 @@ type structLayout struct {
 }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 var rawMessageType = reflect.TypeFor[json.RawMessage]()
 
 // Decode decodes data into obj. It returns an error wrapping ErrMalformed for invalid JSON,
@@ -41,9 +45,10 @@ var rawMessageType = reflect.TypeFor[json.RawMessage]()
 // name every bad field. The fast pass accepts nothing the slow path refuses and decodes what
 // it accepts into the same value (TestStrictFastPathAgrees, FuzzStrictFastPath); it refuses a
 // few odd documents the slow path accepts, such as a duplicated name whose first value holds
-// an unknown field, and those cost the second pass.
+// an unknown field, and those cost the second pass. A type whose fields the walk sees
+// otherwise than encoding/json (see fastPathFits) always takes the slow path.
 func (d *Decoder) Decode(data []byte, obj any) error {
-	if rv := reflect.ValueOf(obj); rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().IsZero() {
+	if rv := reflect.ValueOf(obj); rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().IsZero() && d.fastPathFits(rv.Type()) {
 		if jsonv2.Unmarshal(data, obj, strictOptions) == nil {
 			return nil
 		}
@@ -96,6 +101,94 @@ func (d *Decoder) layout(t reflect.Type) *structLayout {
 	collectFields(t, l.fields)
 	d.layouts.Store(t, l)
 	return l
+}
+
+// fastPathFits reports whether the walk of the slow path sees t's fields as encoding/json
+// does, so that the fast path accepts nothing the slow path refuses. It does not for an
+// embedded pointer to a struct (encoding/json flattens it, the walk does not), an embedded
+// struct with a name and ",inline", a name two fields claim (encoding/json's dominance rules),
+// a tag name encoding/json ignores, or a TextUnmarshaler (which the walk takes for its kind).
+// The API's types fit; the answer is cached.
+func (d *Decoder) fastPathFits(t reflect.Type) bool {
+	if ok, found := d.oneWay.Load(t); found {
+		return ok.(bool)
+	}
+	ok := typeFits(t, map[reflect.Type]bool{})
+	d.oneWay.Store(t, ok)
+	return ok
+}
+
+func typeFits(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return true
+	}
+	seen[t] = true
+	switch {
+	case t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType):
+		return true // both paths call its UnmarshalJSON
+	case t.Implements(textUnmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType):
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return typeFits(t.Elem(), seen)
+	case reflect.Struct:
+		return structFits(t, map[string]bool{}, seen)
+	}
+	return true
+}
+
+func structFits(t reflect.Type, names map[string]bool, seen map[reflect.Type]bool) bool {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		inline := strings.Contains(opts, "inline")
+		if f.Anonymous {
+			switch {
+			case f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct && name == "":
+				return false
+			case f.Type.Kind() == reflect.Struct && name != "" && (inline || !f.IsExported()):
+				return false
+			case f.Type.Kind() == reflect.Struct && name == "":
+				if !structFits(f.Type, names, seen) {
+					return false
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		} else if !validTagName(name) {
+			return false
+		}
+		if names[name] {
+			return false
+		}
+		names[name] = true
+		if !typeFits(f.Type, seen) {
+			return false
+		}
+	}
+	return true
+}
+
+// validTagName is encoding/json's test of a tag's name; it uses the Go name for another.
+func validTagName(s string) bool {
+	for _, c := range s {
+		switch {
+		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
+		case !unicode.IsLetter(c) && !unicode.IsDigit(c):
+			return false
+		}
+	}
+	return true
 }
 
 func collectFields(t reflect.Type, out map[string]reflect.Type) {

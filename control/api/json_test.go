@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"reflect"
 	"regexp"
@@ -274,6 +275,84 @@ func variants(v any, emit func(any)) {
 				emit(with(alt))
 			}
 			variants(e, func(ev any) { emit(with(ev)) })
+		}
+	}
+}
+
+// Types the walk of the slow path sees otherwise than encoding/json: the fast path must not
+// decide for them.
+type (
+	trickInner struct {
+		X int `json:"x"`
+	}
+	trickEmbeddedPointer struct {
+		*trickInner
+		Y int `json:"y"`
+	}
+	trickCollision struct {
+		trickInner
+		X string `json:"x"`
+	}
+	trickNamedInline struct {
+		trickInner `json:"inner,inline"`
+	}
+	trickBadTag struct {
+		A int `json:"a\\b"`
+	}
+	trickText struct {
+		N net.IP `json:"n"`
+	}
+	// trickFits has what both paths see alike: skipped and renamed fields, Go names, an
+	// embedded struct, maps, arrays, raw JSON and interfaces.
+	trickFits struct {
+		TypeMeta `json:",inline"`
+		trickInner
+		Skip     string `json:"-"`
+		Dash     string `json:"-,"`
+		GoName   string
+		hidden   string
+		Map      map[string]Time   `json:"map"`
+		Arr      [2]IntOrString    `json:"arr"`
+		Raw      json.RawMessage   `json:"raw"`
+		Any      any               `json:"any"`
+		Nested   map[string][]Pod  `json:"nested"`
+		Ptr      **Quantity        `json:"ptr"`
+		Str      int64             `json:"str,string"`
+		Bytes    []byte            `json:"bytes"`
+		Bools    map[string]*bool  `json:"bools"`
+		Floats   []float32         `json:"floats"`
+		Uints    map[string]uint16 `json:"uints"`
+		Interior *trickInner       `json:"interior"`
+	}
+)
+
+func TestStrictFastPathGuard(t *testing.T) {
+	var d Decoder
+	for _, tc := range []struct {
+		v    any
+		fits bool
+	}{
+		{&Pod{}, true}, {&DeleteOptions{}, true}, {&Binding{}, true}, {&Scale{}, true}, {&trickFits{}, true},
+		{&trickEmbeddedPointer{}, false}, {&trickCollision{}, false}, {&trickNamedInline{}, false},
+		{&trickBadTag{}, false}, {&trickText{}, false},
+	} {
+		typ := reflect.TypeOf(tc.v)
+		if got := d.fastPathFits(typ); got != tc.fits {
+			t.Errorf("fastPathFits(%s) = %v, want %v", typ, got, tc.fits)
+		}
+		if !tc.fits {
+			continue
+		}
+		for i, doc := range mutations(t, fullDoc(t, typ.Elem())) {
+			if i%5 != 0 {
+				continue
+			}
+			if p, _ := agreeStrict(&d, typ.Elem(), doc); p != "" {
+				t.Fatalf("%s: %s\ndocument: %s", typ, p, doc)
+			}
+			if p := agreeLoose(typ.Elem(), doc); p != "" {
+				t.Fatalf("%s: %s\ndocument: %s", typ, p, doc)
+			}
 		}
 	}
 }
