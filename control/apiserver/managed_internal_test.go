@@ -61,3 +61,37 @@ func TestSpliceManagedMatchesEncode(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRecordManagedSplice sets the managedFields of an encoded pod: the splice against
+// the two ObjectMeta encodes it replaced.
+func BenchmarkRecordManagedSplice(b *testing.B) {
+	at := api.NewTime(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC))
+	mf := []api.ManagedFieldsEntry{{Manager: "bench", Operation: "Update", APIVersion: "v1", Time: &at, FieldsType: "FieldsV1",
+		FieldsV1: json.RawMessage(`{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"app\"}":{".":{},"f:image":{},"f:name":{}}}}}`)}}
+	pod := &api.Pod{TypeMeta: api.TypeMeta{Kind: "Pod", APIVersion: "v1"},
+		ObjectMeta: api.ObjectMeta{Name: "p", Namespace: "default", UID: "u", Labels: map[string]string{"app": "bench"},
+			OwnerReferences: []api.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "rs", UID: "x"}}, ManagedFields: mf},
+		Spec: api.PodSpec{Containers: []api.Container{{Name: "app", Image: "a"}}}}
+	obj, _ := encode(pod)
+	after := append(mf, mf[0])
+	enc, _ := json.Marshal(after)
+	b.Run("splice", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			enc, _ := json.Marshal(after)
+			if _, ok := spliceManaged(obj, enc); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("encodeMeta", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			m := pod.ObjectMeta
+			encodeMeta(&m)
+			m.ManagedFields = after
+			encodeMeta(&m)
+		}
+	})
+	_ = enc
+}

@@ -201,7 +201,7 @@ func (s *Server) recordManaged(obj api.Object, objJSON, oldJSON []byte, manager,
 		return objJSON, nil
 	}
 	m := obj.GetObjectMeta()
-	entries, err := patch.RecordUpdate(oldJSON, objJSON, manager, toPatchManaged(m.ManagedFields), time.Now(), subresource)
+	entries, err := s.fieldSets.RecordUpdate(oldJSON, objJSON, manager, toPatchManaged(m.ManagedFields), time.Now(), subresource)
 	if err != nil {
 		return nil, patchError(err)
 	}
@@ -246,7 +246,7 @@ func (s *Server) recordManaged(obj api.Object, objJSON, oldJSON []byte, manager,
 // managedFields is the last field encode writes in metadata when selfLink is empty. ok is
 // false when metadata cannot be found.
 func spliceManaged(objJSON, enc []byte) (out []byte, ok bool) {
-	d := jsontext.NewDecoder(bytes.NewBuffer(objJSON))
+	d := jsontext.NewDecoder(bytes.NewBuffer(objJSON), jsontext.AllowDuplicateNames(true))
 	if tok, err := d.ReadToken(); err != nil || tok.Kind() != '{' {
 		return nil, false
 	}

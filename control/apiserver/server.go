@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/wasmkube/wasmkube/control/api"
+	"github.com/wasmkube/wasmkube/control/patch"
 	"github.com/wasmkube/wasmkube/control/store"
 )
 
@@ -143,6 +144,9 @@ type Server struct {
 	alloc     *allocator
 	sched     schedulingAdmission
 	handler   http.Handler
+	// fieldSets keeps the parsed managedFields of recent writes: most writes carry the
+	// same FieldsV1 bytes as many before them (pods of one client, leases of one agent).
+	fieldSets *patch.FieldSetCache
 
 	// base is canceled by Stop before anything else, ending every watch.
 	base       context.Context
@@ -204,6 +208,9 @@ func New(cfg Config) (*Server, error) {
 		byPath: map[string]*resource{},
 		byName: map[string]*resource{},
 		ready:  make(chan struct{}),
+		// 1 MiB of encodings, some 20 MB of sets: every lease of 5,000 nodes (each lease's
+		// encoding names its node's UID) and the few shapes of pods.
+		fieldSets: patch.NewFieldSetCache(1 << 20),
 	}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	infos := api.Resources()

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -139,7 +140,7 @@ func Apply(live, applied []byte, kind, manager string, force bool, managed []Man
 	if err != nil {
 		return nil, nil, fmt.Errorf("server-side apply: applied configuration: %w", err)
 	}
-	owners, err := parseManaged(managed, parseFieldsV1)
+	owners, err := parseManaged(managed, (*FieldSetCache)(nil).parse)
 	if err != nil {
 		return nil, nil, fmt.Errorf("server-side apply: %w", err)
 	}
@@ -221,13 +222,69 @@ func Apply(live, applied []byte, kind, manager string, force bool, managed []Man
 // This is how `kubectl scale` after an apply makes the next apply of another
 // replicas value a conflict. Errors wrap ErrMalformed or ErrInvalid.
 func RecordUpdate(oldObj, newObj []byte, manager string, managed []ManagedFieldsEntry, now time.Time, subresource string) ([]ManagedFieldsEntry, error) {
-	return recordUpdate(oldObj, newObj, manager, managed, now, subresource, false)
+	return (*FieldSetCache)(nil).RecordUpdate(oldObj, newObj, manager, managed, now, subresource)
+}
+
+// FieldSetCache remembers the field sets of the FieldsV1 encodings RecordUpdate
+// has read, by their bytes, so that a write does not parse again what the last
+// write of the same shape parsed: every pod one client creates the same way,
+// every lease its agent renews, carries the same encoding. It holds encodings
+// of at most a fixed number of bytes in all (a parsed set takes 15 to 20 times
+// its encoding's size), dropping one at random when full. Safe for concurrent
+// use; a nil *FieldSetCache caches nothing.
+type FieldSetCache struct {
+	mu       sync.Mutex
+	sets     map[string]*fieldSet // never modified once stored
+	bytes    int                  // of the keys
+	maxBytes int
+}
+
+// NewFieldSetCache returns a cache of encodings of at most maxBytes in all.
+func NewFieldSetCache(maxBytes int) *FieldSetCache {
+	return &FieldSetCache{sets: make(map[string]*fieldSet), maxBytes: maxBytes}
+}
+
+// parse returns the field set of raw, and whether it is shared: a shared set
+// must be cloned before it is changed.
+func (c *FieldSetCache) parse(raw []byte) (set *fieldSet, shared bool, err error) {
+	if c == nil || len(raw) > c.maxBytes {
+		s, err := parseFieldsV1(raw)
+		return s, false, err
+	}
+	c.mu.Lock()
+	s := c.sets[string(raw)]
+	c.mu.Unlock()
+	if s != nil {
+		return s, true, nil
+	}
+	if s, err = parseFieldsV1(raw); err != nil {
+		return nil, false, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.sets[string(raw)]; !ok {
+		for k := range c.sets {
+			if c.bytes+len(raw) <= c.maxBytes {
+				break
+			}
+			delete(c.sets, k)
+			c.bytes -= len(k)
+		}
+		c.sets[string(raw)] = s
+		c.bytes += len(raw)
+	}
+	return s, true, nil
+}
+
+// RecordUpdate is the package's RecordUpdate, reading managedFields through c.
+func (c *FieldSetCache) RecordUpdate(oldObj, newObj []byte, manager string, managed []ManagedFieldsEntry, now time.Time, subresource string) ([]ManagedFieldsEntry, error) {
+	return c.recordUpdate(oldObj, newObj, manager, managed, now, subresource, false)
 }
 
 // recordUpdate is RecordUpdate; with std, it decodes everything through
 // encoding/json and maps, as it did before the fast decoders, which the tests
 // hold the fast ones to.
-func recordUpdate(oldObj, newObj []byte, manager string, managed []ManagedFieldsEntry, now time.Time, subresource string, std bool) ([]ManagedFieldsEntry, error) {
+func (c *FieldSetCache) recordUpdate(oldObj, newObj []byte, manager string, managed []ManagedFieldsEntry, now time.Time, subresource string, std bool) ([]ManagedFieldsEntry, error) {
 	if manager == "" {
 		return nil, fmt.Errorf("record field ownership: field manager is required: %w", ErrInvalid)
 	}
@@ -278,9 +335,12 @@ func recordUpdate(oldObj, newObj []byte, manager string, managed []ManagedFields
 	if old != nil {
 		gone = goneFields(oldView, newView, sn)
 	}
-	parse := parseFieldsV1
+	parse := c.parse
 	if std {
-		parse = parseFieldsV1Std
+		parse = func(raw []byte) (*fieldSet, bool, error) {
+			s, err := parseFieldsV1Std(raw)
+			return s, false, err
+		}
 	}
 	owners, err := parseManaged(managed, parse)
 	if err != nil {
@@ -290,7 +350,11 @@ func recordUpdate(oldObj, newObj []byte, manager string, managed []ManagedFields
 	me := findOwner(owners, manager, OperationUpdate, subresource)
 	// An owner whose set this write leaves alone keeps its encoded fields: most updates
 	// (a lease renewal, a status write) change only fields their manager already owns.
+	// A shared set is copied only when this write changes it.
 	for i, o := range owners {
+		if o.shared && (o.set.treesOverlap(gone) || i != me && o.set.overlaps(changed)) {
+			o.set, o.shared = o.set.clone(), false
+		}
 		o.keep = !o.set.subtractTrees(gone)
 		if i != me && o.set.subtract(changed) {
 			o.keep = false
@@ -300,6 +364,9 @@ func recordUpdate(oldObj, newObj []byte, manager string, managed []ManagedFields
 	case me >= 0 && !changed.empty():
 		o := owners[me]
 		if !o.set.contains(changed) {
+			if o.shared {
+				o.set, o.shared = o.set.clone(), false
+			}
 			o.set.union(changed)
 			o.keep = false
 		}
@@ -352,21 +419,23 @@ type owner struct {
 	// encodeManaged may reuse raw.
 	raw  json.RawMessage
 	keep bool
+	// shared says set belongs to a FieldSetCache: it is cloned before it changes.
+	shared bool
 }
 
-func parseManaged(managed []ManagedFieldsEntry, parse func([]byte) (*fieldSet, error)) ([]*owner, error) {
+func parseManaged(managed []ManagedFieldsEntry, parse func([]byte) (*fieldSet, bool, error)) ([]*owner, error) {
 	out := make([]*owner, 0, len(managed)+1)
 	for _, e := range managed {
 		if e.FieldsType != "" && e.FieldsType != FieldsTypeV1 {
 			return nil, fmt.Errorf("managedFields entry of %q: fieldsType %q, want %q: %w",
 				e.Manager, e.FieldsType, FieldsTypeV1, ErrInvalid)
 		}
-		s, err := parse(e.FieldsV1)
+		s, shared, err := parse(e.FieldsV1)
 		if err != nil {
 			return nil, fmt.Errorf("managedFields entry of %q: %w: %w", e.Manager, ErrInvalid, err)
 		}
 		// An owner whose set a write leaves alone keeps the bytes it came with.
-		out = append(out, &owner{ManagedFieldsEntry: e, set: s, raw: e.FieldsV1})
+		out = append(out, &owner{ManagedFieldsEntry: e, set: s, shared: shared, raw: e.FieldsV1})
 	}
 	return out, nil
 }

@@ -152,6 +152,37 @@ func (s *fieldSet) subtractTrees(o *fieldSet) bool {
 	return changed
 }
 
+// overlaps reports whether s and o have a member in common: whether
+// s.subtract(o) would change s.
+func (s *fieldSet) overlaps(o *fieldSet) bool {
+	if s == nil || o == nil {
+		return false
+	}
+	if s.self && o.self {
+		return true
+	}
+	for k, oc := range o.children {
+		if sc := s.children[k]; sc != nil && sc.overlaps(oc) {
+			return true
+		}
+	}
+	return false
+}
+
+// treesOverlap reports whether s has a node at or below a member of o: whether
+// s.subtractTrees(o) would change s (sets never hold nodes without members).
+func (s *fieldSet) treesOverlap(o *fieldSet) bool {
+	if s == nil || o == nil {
+		return false
+	}
+	for k, oc := range o.children {
+		if sc := s.children[k]; sc != nil && (oc.self || sc.treesOverlap(oc)) {
+			return true
+		}
+	}
+	return false
+}
+
 // intersect returns the members in both s and o.
 func (s *fieldSet) intersect(o *fieldSet) *fieldSet {
 	out := &fieldSet{}

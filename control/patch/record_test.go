@@ -41,8 +41,12 @@ var recordManaged = [][]ManagedFieldsEntry{
 
 func sameRecord(t *testing.T, what string, old, nw []byte, manager string, managed []ManagedFieldsEntry, sub string) []ManagedFieldsEntry {
 	t.Helper()
-	got, gotErr := recordUpdate(old, nw, manager, managed, t0, sub, false)
-	want, wantErr := recordUpdate(old, nw, manager, managed, t0, sub, true)
+	got, gotErr := (*FieldSetCache)(nil).recordUpdate(old, nw, manager, managed, t0, sub, false)
+	want, wantErr := (*FieldSetCache)(nil).recordUpdate(old, nw, manager, managed, t0, sub, true)
+	cached, cachedErr := testCache.recordUpdate(old, nw, manager, managed, t0, sub, false)
+	if (cachedErr == nil) != (wantErr == nil) || !reflect.DeepEqual(cached, want) {
+		t.Fatalf("%s: through the cache:\n got %s %v\nwant %s %v", what, mustJSON(cached), cachedErr, mustJSON(want), wantErr)
+	}
 	if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
 		t.Fatalf("%s: error %v, want %v", what, gotErr, wantErr)
 	}
@@ -51,6 +55,9 @@ func sameRecord(t *testing.T, what string, old, nw []byte, manager string, manag
 	}
 	return got
 }
+
+// testCache is shared by every check, small so that it also drops sets.
+var testCache = NewFieldSetCache(2000)
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 
@@ -127,4 +134,45 @@ func FuzzFastFieldsV1(f *testing.F) {
 			t.Fatalf("fastFieldsV1(%q) = %s, want %s", in, got.encode(), want.encode())
 		}
 	})
+}
+
+// TestFieldSetCacheHammer: many writers share one cache's sets; -race sees any that
+// changes a shared set, and every answer matches RecordUpdate's.
+func TestFieldSetCacheHammer(t *testing.T) {
+	c := NewFieldSetCache(1000)
+	type step struct {
+		old, nw []byte
+		sub     string
+		managed []ManagedFieldsEntry
+		want    []ManagedFieldsEntry
+	}
+	var steps []step
+	for i, o := range recordObjects {
+		for _, m := range recordManaged {
+			nw := []byte(recordObjects[(i+1)%len(recordObjects)])
+			for _, sub := range []string{"", "status"} {
+				want, err := RecordUpdate([]byte(o), nw, "kubelet", m, t0, sub)
+				if err == nil {
+					steps = append(steps, step{[]byte(o), nw, sub, m, want})
+				}
+			}
+		}
+	}
+	done := make(chan struct{})
+	for g := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 200 {
+				s := steps[(g*7+i)%len(steps)]
+				got, err := c.RecordUpdate(s.old, s.nw, "kubelet", s.managed, t0, s.sub)
+				if err != nil || !reflect.DeepEqual(got, s.want) {
+					t.Errorf("goroutine %d step %d: %s %v, want %s", g, i, mustJSON(got), err, mustJSON(s.want))
+					return
+				}
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
 }
