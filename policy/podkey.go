@@ -28,18 +28,18 @@ type podReads struct {
 	opaque bool
 }
 
-// podReadsOf walks a checked expression for the places `pod` appears. Each must be the root
-// of a chain of field selections, has() tests, optional selections (`.?zone`) and indexes by
-// a constant string; the longest such chain is the path read. Anything else (the pod or a
-// part of it handed whole to a function, a comprehension variable named pod) is opaque.
-func podReadsOf(e celast.Expr) podReads {
+// readsOf walks a checked expression for the places variable v appears. Each must be the
+// root of a chain of field selections, has() tests, optional selections (`.?zone`) and indexes
+// by a constant string; the longest such chain is the path read. Anything else (the variable
+// itself handed whole to a function, a comprehension variable of the same name) is opaque.
+func readsOf(e celast.Expr, v string) podReads {
 	var r podReads
 	var walk func(e celast.Expr)
 	walk = func(e celast.Expr) {
 		if r.opaque || e == nil {
 			return
 		}
-		if path, ok := podPath(e); ok {
+		if path, ok := varPath(e, v); ok {
 			if len(path) == 0 {
 				r.opaque = true // the whole pod
 				return
@@ -73,7 +73,7 @@ func podReadsOf(e celast.Expr) podReads {
 			}
 		case celast.ComprehensionKind:
 			c := e.AsComprehension()
-			if c.IterVar() == "pod" || c.IterVar2() == "pod" || c.AccuVar() == "pod" {
+			if c.IterVar() == v || c.IterVar2() == v || c.AccuVar() == v {
 				r.opaque = true
 				return
 			}
@@ -88,14 +88,14 @@ func podReadsOf(e celast.Expr) podReads {
 	return r
 }
 
-// podPath returns the path of e if e is a chain of selections rooted at the identifier pod.
-func podPath(e celast.Expr) ([]podStep, bool) {
+// varPath returns the path of e if e is a chain of selections rooted at the identifier v.
+func varPath(e celast.Expr, v string) ([]podStep, bool) {
 	switch e.Kind() {
 	case celast.IdentKind:
-		return nil, e.AsIdent() == "pod"
+		return nil, e.AsIdent() == v
 	case celast.SelectKind:
 		s := e.AsSelect()
-		p, ok := podPath(s.Operand())
+		p, ok := varPath(s.Operand(), v)
 		if !ok {
 			return nil, false
 		}
@@ -115,7 +115,7 @@ func podPath(e celast.Expr) ([]podStep, bool) {
 		if !isStr {
 			return nil, false
 		}
-		p, ok := podPath(args[0])
+		p, ok := varPath(args[0], v)
 		if !ok {
 			return nil, false
 		}
@@ -123,6 +123,10 @@ func podPath(e celast.Expr) ([]podStep, bool) {
 	}
 	return nil, false
 }
+
+// ReadsRequested reports whether the program reads node.requested (or the node in a way that
+// might). A program that does not gives the same result on a node whatever is placed on it.
+func (p *Program) ReadsRequested() bool { return p.readsRequested }
 
 // ReadsPod reports whether the program reads the `pod` variable at all. A program that does
 // not gives the same result for every pod on a given node.

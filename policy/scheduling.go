@@ -79,6 +79,8 @@ type Program struct {
 	c             *compiler
 	filter, score *compiled
 	reads         podReads // what filter and score read of `pod` (podkey.go)
+	// readsRequested: filter or score reads node.requested, or may.
+	readsRequested bool
 }
 
 // Compile compiles and type-checks a policy's expressions once; the Program evaluates them
@@ -104,9 +106,14 @@ func (e *SchedulingEnv) Compile(filter, score string) (*Program, error) {
 	}
 	for _, c := range []*compiled{p.filter, p.score} {
 		if c != nil {
-			r := podReadsOf(c.expr)
+			r := readsOf(c.expr, "pod")
 			p.reads.opaque = p.reads.opaque || r.opaque
 			p.reads.paths = append(p.reads.paths, r.paths...)
+			n := readsOf(c.expr, "node")
+			p.readsRequested = p.readsRequested || n.opaque
+			for _, path := range n.paths {
+				p.readsRequested = p.readsRequested || path[0].name == "requested"
+			}
 		}
 	}
 	return p, nil

@@ -40,10 +40,14 @@ const maxPodKeys = 64
 type memoTable struct {
 	snap    *Snapshot
 	entries []memoEntry
+	// object: the policy does not read node.requested, so its results hold while the node
+	// object is unchanged (NodeInfo.objGen), whatever is placed on the node.
+	object bool
 }
 
-// memoEntry is one node's results, for the node state gen. Gens are unique within a
-// snapshot, so an entry is never taken for another node or another state of the node.
+// memoEntry is one node's results, for the node state gen (NodeInfo.gen or objGen). Gens are
+// unique within a snapshot, so an entry is never taken for another node or another state of
+// the node.
 type memoEntry struct {
 	gen   uint64
 	score float64
@@ -75,9 +79,13 @@ func (t *memoTable) entry(pi *PodInfo, n *NodeInfo) *memoEntry {
 	if int(n.pos) >= len(t.entries) {
 		t.entries = append(t.entries, make([]memoEntry, len(s.list)-len(t.entries))...)
 	}
+	gen := n.gen
+	if t.object {
+		gen = n.objGen
+	}
 	e := &t.entries[n.pos]
-	if e.gen != n.gen {
-		*e = memoEntry{gen: n.gen}
+	if e.gen != gen {
+		*e = memoEntry{gen: gen}
 	}
 	return e
 }
@@ -92,7 +100,7 @@ func (p *Policy) table(key string) *memoTable {
 	if p.memos == nil || len(p.memos) >= maxPodKeys {
 		p.memos = map[string]*memoTable{}
 	}
-	t := &memoTable{}
+	t := &memoTable{object: !p.Program.ReadsRequested()}
 	p.memos[key] = t
 	return t
 }
@@ -224,7 +232,8 @@ func (ps *Policies) rebuild() {
 func (ps *Policies) Prepare(pi *PodInfo) {
 	ps.mu.RLock()
 	defer ps.mu.RUnlock()
-	pi.Policies, pi.memos, pi.input = pi.Policies[:0], pi.memos[:0], nil
+	pi.Policies, pi.input = pi.Policies[:0], nil
+	pi.filters, pi.scores = pi.filters[:0], pi.scores[:0]
 	set := labels.Set(pi.Pod.Labels)
 	for _, p := range ps.list {
 		if p.Selector.Matches(set) {
@@ -240,7 +249,12 @@ func (ps *Policies) Prepare(pi *PodInfo) {
 		if key, ok := p.Program.PodKey(pi.input); ok {
 			t = p.table(key)
 		}
-		pi.memos = append(pi.memos, t)
+		if p.Program.HasFilter() {
+			pi.filters = append(pi.filters, policyMemo{p, t})
+		}
+		if p.Program.HasScore() {
+			pi.scores = append(pi.scores, policyMemo{p, t})
+		}
 	}
 }
 
@@ -255,14 +269,9 @@ func (PolicyFilter) Name() string { return "SchedulingPolicy" }
 
 // Filter implements Filter.
 func (f PolicyFilter) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
-	if len(p.Policies) == 0 {
-		return true, ""
-	}
-	for i, pol := range p.Policies {
-		if !pol.Program.HasFilter() {
-			continue
-		}
-		if ok, reason := pol.filter(f.Env, p, p.memo(i), n); !ok {
+	for i := range p.filters {
+		pm := &p.filters[i]
+		if ok, reason := pm.p.filter(f.Env, p, pm.t, n); !ok {
 			return false, reason
 		}
 	}
@@ -270,21 +279,11 @@ func (f PolicyFilter) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
 }
 
 func (PolicyFilter) skipFor(p *PodInfo) bool {
-	for _, pol := range p.Policies {
-		if pol.Program.HasFilter() {
-			return false
-		}
-	}
-	return true
+	return len(p.filters) == 0
 }
 
 func (PolicyFilter) constFor(p *PodInfo) (float64, bool) {
-	for _, pol := range p.Policies {
-		if pol.Program.HasScore() {
-			return 0, false
-		}
-	}
-	return 0, true
+	return 0, len(p.scores) == 0
 }
 
 // Score implements Scorer: the sum of weight * score of the policies with a score. A score
@@ -292,21 +291,17 @@ func (PolicyFilter) constFor(p *PodInfo) (float64, bool) {
 // expression set its scale.
 func (f PolicyFilter) Score(p *PodInfo, n *NodeInfo) float64 {
 	var sum float64
-	for i, pol := range p.Policies {
-		if !pol.Program.HasScore() {
-			continue
-		}
-		if v, ok := pol.score(f.Env, p, p.memo(i), n); ok {
-			sum += pol.Weight * v
+	for i := range p.scores {
+		pm := &p.scores[i]
+		if v, ok := pm.p.score(f.Env, p, pm.t, n); ok {
+			sum += pm.p.Weight * v
 		}
 	}
 	return sum
 }
 
-// memo is the memo table of p.Policies[i], nil when there is none.
-func (p *PodInfo) memo(i int) *memoTable {
-	if i < len(p.memos) {
-		return p.memos[i]
-	}
-	return nil
+// policyMemo is a policy applied to a pod, with the memo table of its results for the pod.
+type policyMemo struct {
+	p *Policy
+	t *memoTable
 }

@@ -101,12 +101,15 @@ func ScheduleSample(pod *PodInfo, nodes []*NodeInfo, filters []Filter, scorers [
 	}
 	var reasons reasonCounts
 	ties := 0
-	for i := 0; i < len(nodes); i++ {
+	for i, at := 0, start; i < len(nodes); i, at = i+1, at+1 {
 		if want > 0 && d.Feasible >= want {
 			break
 		}
+		if at == len(nodes) {
+			at = 0
+		}
 		d.Examined++
-		n := nodes[(start+i)%len(nodes)]
+		n := nodes[at]
 		ok, reason := true, ""
 		for _, f := range active {
 			if ok, reason = f.Filter(pod, n); !ok {

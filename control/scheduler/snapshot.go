@@ -56,11 +56,12 @@ type PodInfo struct {
 	preferred    []domainTerm  // preferred (anti-)affinity, weight negative for anti
 	spread       []spreadState // topology spread constraints
 	// Policies are the scheduling policies whose podSelector matches the pod, and its CEL
-	// input; set by Policies.Prepare. memos[i] holds the results of Policies[i] for pods that
-	// read as this one does (nil: the policy's results cannot be reused).
+	// input; set by Policies.Prepare.
 	Policies []*Policy
 	input    *policy.PodInput
-	memos    []*memoTable
+	// filters and scores are the policies with a filter and with a score, each with the memo
+	// table of its results for pods that read as this one does (nil: not reusable).
+	filters, scores []policyMemo
 	// snap is the snapshot that prepared the pod: policy results are memoized only for its
 	// nodes.
 	snap *Snapshot
@@ -97,6 +98,9 @@ type NodeInfo struct {
 	Ready bool
 	// facts are what SetNode works out of the node object for the filters (nodeFact bits).
 	facts nodeFact
+	// objGen is gen as of the last change of the node object, not of what is placed on it:
+	// results of policies that do not read node.requested hold while it is unchanged.
+	objGen uint64
 
 	Node *api.Node
 	Name string
@@ -114,6 +118,12 @@ type NodeInfo struct {
 	inputReq Resources
 	// snap is the snapshot holding the node, nil for a node on its own.
 	snap *Snapshot
+}
+
+// objectChanged gives the node a new gen and objGen.
+func (ni *NodeInfo) objectChanged() {
+	ni.changed()
+	ni.objGen = ni.gen
 }
 
 // changed gives the node a new gen.
@@ -154,7 +164,7 @@ func NewNodeInfo(node *api.Node) *NodeInfo {
 // SetNode replaces the node object, keeping what is placed on it.
 func (ni *NodeInfo) SetNode(node *api.Node) {
 	ni.Node = node
-	ni.changed()
+	ni.objectChanged()
 	a := node.Status.Allocatable
 	if len(a) == 0 {
 		a = node.Status.Capacity
@@ -316,7 +326,7 @@ func (s *Snapshot) SetNode(node *api.Node) {
 	s.countDomains(node.Labels, 1)
 	ni := NewNodeInfo(node)
 	ni.snap = s
-	ni.changed()
+	ni.objectChanged()
 	s.nodes[node.Name] = ni
 	for key, p := range s.placed {
 		if p.node == node.Name {
