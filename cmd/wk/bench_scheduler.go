@@ -64,7 +64,9 @@ not-full, free-memory score), then creates --pods pods from --concurrency client
 measures, through a watch, the time from each create to the pod being bound in etcd.
 
 The bench runs its own scheduler (named wk-bench-scheduler, the same code as the server's)
-so it can report the time per decision and set --percentage-of-nodes-to-score.`,
+so it can report the time per decision and set --percentage-of-nodes-to-score. In process it
+reaches the API server in memory, as wk server's scheduler does; the pod-creating clients,
+the hollow runner and the measuring watch use HTTPS, as users and runners do.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, err := settings(cmd)
@@ -107,7 +109,7 @@ func benchScheduler(ctx context.Context, s *streams, o benchSchedulerOptions) er
 	defer wg.Wait()
 	defer cancel()
 
-	var c *client.Client
+	var c, sc *client.Client // the bench's clients, and the scheduler's
 	if o.kubeconfig != "" {
 		cfg, err := client.FromKubeconfig(o.kubeconfig, "")
 		if err != nil {
@@ -139,7 +141,21 @@ func benchScheduler(ctx context.Context, s *streams, o benchSchedulerOptions) er
 			defer cancel()
 			_ = srv.Stop(sc)
 		}()
-		c = srv.Client()
+		// The scheduler talks to the API server in process, as wk server's own does; the
+		// clients creating pods, the hollow runners and the bench's watch connect over
+		// HTTPS with the admin kubeconfig, as users and runners do.
+		sc = srv.Client()
+		admin, err := client.FromKubeconfig(srv.KubeconfigPath(), "")
+		if err != nil {
+			return err
+		}
+		if c, err = client.New(admin); err != nil {
+			return err
+		}
+		defer c.Close()
+	}
+	if sc == nil {
+		sc = c
 	}
 
 	// One hollow runner for every node, zones by node number: one pod watch and one node
@@ -192,7 +208,7 @@ func benchScheduler(ctx context.Context, s *streams, o benchSchedulerOptions) er
 	}
 	progress("%d scheduling policies", o.policies)
 
-	sched, err := scheduler.New(scheduler.Config{Client: c, Name: benchSchedulerName, Binders: 32,
+	sched, err := scheduler.New(scheduler.Config{Client: sc, Name: benchSchedulerName, Binders: 32,
 		PercentageOfNodesToScore: o.percentage})
 	if err != nil {
 		return err
