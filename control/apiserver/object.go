@@ -356,8 +356,9 @@ func fromPatchManaged(in []patch.ManagedFieldsEntry) []api.ManagedFieldsEntry {
 
 // mutateFunc builds the new object of an update from the current one. It may run several
 // times (after a concurrent write) and must build a fresh object each time. cur is the
-// stored object, decoded and with its resourceVersion; curJSON is the same object's JSON,
-// with resourceVersion, for patches.
+// stored object, decoded and with its resourceVersion, and may be shared with the watch
+// cache: it must not be modified, nor parts of it put into the new object. curJSON is the
+// same object's JSON, with resourceVersion, for patches and copies.
 type mutateFunc func(cur api.Object, curJSON []byte) (api.Object, error)
 
 // updateResult is what an update answers.
@@ -385,12 +386,14 @@ func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub st
 	for {
 		var kv store.KV
 		var err error
-		cached := false
-		if o := r.cache.get(k); o != nil && !fromEtcd {
-			kv, cached = store.KV{Key: k, Value: o.value, Revision: o.rev}, true
+		var co *cachedObject
+		if co = r.cache.get(k); co != nil && !fromEtcd {
+			kv = store.KV{Key: k, Value: co.value, Revision: co.rev}
 		} else {
+			co = nil
 			kv, err = s.store.Get(ctx, k)
 		}
+		cached := co != nil
 		// stale reports whether a result must be decided again from etcd.
 		stale := func() bool {
 			if cached {
@@ -412,13 +415,20 @@ func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub st
 		if err != nil {
 			return updateResult{}, storeError(r, name, err)
 		}
-		cur, err := decodeStored(r, kv.Value, kv.Revision)
+		// An object stored before a field gained a default is read with it, as Kubernetes
+		// defaults on decoding from storage; else an update that keeps it would change it.
+		// The watch cache's decoded object (usually decoded already, for watchers'
+		// selectors) serves as cur where nothing of cur ends up in the new object to be
+		// modified; elsewhere cur is decoded afresh.
+		var cur api.Object
+		if cached && sharesNothingOfCur(r, sub) {
+			cur, err = co.object()
+		} else if cur, err = decodeStored(r, kv.Value, kv.Revision); err == nil {
+			api.Default(cur)
+		}
 		if err != nil {
 			return updateResult{}, api.InternalError(err)
 		}
-		// An object stored before a field gained a default is read with it, as Kubernetes
-		// defaults on decoding from storage; else an update that keeps it would change it.
-		api.Default(cur)
 		obj, err := mutate(cur, withRV(kv.Value, kv.Revision))
 		if err != nil {
 			if stale() {
@@ -512,6 +522,18 @@ func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub st
 		}
 		return updateResult{body: withRV(b, rev)}, nil
 	}
+}
+
+// sharesNothingOfCur reports whether an update of r through sub builds its new object
+// without parts of cur that are later modified, so cur may be an object shared with
+// others, which must not be modified: prepareUpdate copies a status out of cur only for
+// the main resource of kinds with a status subresource, and a CSR's spec and status always.
+// Mutate functions only read cur.
+func sharesNothingOfCur(r *resource, sub string) bool {
+	if r.Kind == "CertificateSigningRequest" {
+		return false
+	}
+	return sub != "" || !r.HasSubresource("status")
 }
 
 // managedSub is the subresource name managedFields record for sub.

@@ -18,8 +18,9 @@ import (
 // own cursor: the cache never waits for a watcher, a watcher that falls a whole ring behind
 // is ended (the client resumes or relists), and a hundred watchers cost one etcd watch.
 
-// cachedObject is one stored version of an object, decoded on first use and then shared:
-// callers must not modify what object returns.
+// cachedObject is one stored version of an object, decoded (and defaulted, as Kubernetes
+// defaults what it reads from storage) on first use and then shared: callers must not modify
+// what object returns.
 type cachedObject struct {
 	r     *resource
 	key   string
@@ -31,9 +32,16 @@ type cachedObject struct {
 	err  error
 }
 
-// object returns the decoded object, with its resourceVersion. It must not be modified.
+// object returns the decoded, defaulted object, with its resourceVersion. It must not be
+// modified. Defaulting changes nothing in what this server wrote (it defaults before
+// storing); it completes objects stored before a field gained a default, as updateObject
+// needs them.
 func (o *cachedObject) object() (api.Object, error) {
-	o.once.Do(func() { o.obj, o.err = decodeStored(o.r, o.value, o.rev) })
+	o.once.Do(func() {
+		if o.obj, o.err = decodeStored(o.r, o.value, o.rev); o.err == nil {
+			api.Default(o.obj)
+		}
+	})
 	return o.obj, o.err
 }
 
