@@ -1,6 +1,7 @@
 package patch
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -55,4 +56,15 @@ func FuzzFastDecode(f *testing.F) {
 		f.Add([]byte(in))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) { checkDecode(t, in) })
+}
+
+func TestKeyElementMatchesMarshal(t *testing.T) {
+	for _, key := range []string{"name", "type", "a<b", `q"`, "é", ""} {
+		for _, v := range []any{"web", "", "a&b", `x"y`, "tab\t", "ü", json.Number("8080"), true, nil} {
+			b, _ := json.Marshal(map[string]any{key: v})
+			if got, want := keyElement(key, v), "k:"+string(b); got != want {
+				t.Errorf("keyElement(%q, %#v) = %s, want %s", key, v, got, want)
+			}
+		}
+	}
 }

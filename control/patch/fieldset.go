@@ -369,8 +369,22 @@ func canonicalElement(el string) (string, error) {
 
 // keyElement returns the path element of a keyed list element.
 func keyElement(mergeKey string, value any) string {
+	if v, ok := value.(string); ok && isPlain(mergeKey) && isPlain(v) {
+		// What json.Marshal writes for these, without its reflection.
+		return `k:{"` + mergeKey + `":"` + v + `"}`
+	}
 	b, _ := json.Marshal(map[string]any{mergeKey: value})
 	return "k:" + string(b)
+}
+
+// isPlain reports whether json.Marshal writes s as it is, between quotes.
+func isPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // valueElement returns the path element of a value of a list of primitives.
