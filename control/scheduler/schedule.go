@@ -80,24 +80,20 @@ func ScheduleSample(pod *PodInfo, nodes []*NodeInfo, filters []Filter, scorers [
 	}
 	// Filters that pass every node for this pod are left out, and scorers that give every
 	// node the same score are added as that constant, in their place so that the sum is the
-	// same to the last bit.
-	var fbuf [16]Filter
-	active := fbuf[:0]
+	// same to the last bit. The built-in plugins are called directly, not through their
+	// interface: a search makes thousands of calls.
+	var fbuf [16]filterStep
+	steps := fbuf[:0]
 	for _, f := range filters {
 		if sk, ok := f.(skipFilter); ok && sk.skipFor(pod) {
 			continue
 		}
-		active = append(active, f)
+		steps = append(steps, stepOf(f))
 	}
 	var sbuf [16]plannedScorer
 	plan := sbuf[:0]
 	for _, s := range scorers {
-		ps := plannedScorer{s: s.Scorer, weight: s.Weight}
-		if cs, ok := s.Scorer.(constScorer); ok {
-			ps.value, ps.constant = cs.constFor(pod)
-			ps.value *= s.Weight
-		}
-		plan = append(plan, ps)
+		plan = append(plan, planScorer(pod, s))
 	}
 	var reasons reasonCounts
 	ties := 0
@@ -111,8 +107,16 @@ func ScheduleSample(pod *PodInfo, nodes []*NodeInfo, filters []Filter, scorers [
 		d.Examined++
 		n := nodes[at]
 		ok, reason := true, ""
-		for _, f := range active {
-			if ok, reason = f.Filter(pod, n); !ok {
+		for j := range steps {
+			// The common cases inline; the rest are calls.
+			st := &steps[j]
+			switch {
+			case st.kind == stepReady && n.Ready && n.facts&factUnschedulable == 0:
+			case st.kind == stepTaints && n.facts&factHardTaints == 0:
+			default:
+				ok, reason = st.filter(pod, n)
+			}
+			if !ok {
 				break
 			}
 		}
@@ -122,11 +126,17 @@ func ScheduleSample(pod *PodInfo, nodes []*NodeInfo, filters []Filter, scorers [
 		}
 		d.Feasible++
 		var score float64
-		for i := range plan {
-			if ps := &plan[i]; ps.constant {
+		for j := range plan {
+			ps := &plan[j]
+			switch {
+			case ps.kind == stepConstant:
 				score += ps.value
-			} else {
-				score += ps.weight * ps.s.Score(pod, n)
+			case ps.kind == stepTaints && n.facts&factSoftTaints == 0:
+				score += ps.weight * MaxScore
+			case ps.kind == stepLeastAllocated:
+				score += ps.weight * LeastAllocated{}.Score(pod, n)
+			default:
+				score += ps.score(pod, n)
 			}
 		}
 		switch {
@@ -145,13 +155,100 @@ func ScheduleSample(pod *PodInfo, nodes []*NodeInfo, filters []Filter, scorers [
 	return d
 }
 
+// Kinds of filterStep and plannedScorer: the built-in plugins a search calls directly.
+const (
+	stepOther = iota
+	stepReady
+	stepTaints
+	stepFit
+	stepPolicy
+	stepLeastAllocated
+	stepConstant
+)
+
+// filterStep is a filter as a search calls it.
+type filterStep struct {
+	kind uint8
+	f    Filter
+	pf   PolicyFilter
+}
+
+func stepOf(f Filter) filterStep {
+	switch f := f.(type) {
+	case NodeReady:
+		return filterStep{kind: stepReady}
+	case TaintToleration:
+		return filterStep{kind: stepTaints}
+	case ResourcesFit:
+		return filterStep{kind: stepFit}
+	case PolicyFilter:
+		return filterStep{kind: stepPolicy, pf: f}
+	}
+	return filterStep{f: f}
+}
+
+func (st *filterStep) filter(pod *PodInfo, n *NodeInfo) (bool, string) {
+	switch st.kind {
+	case stepReady:
+		return NodeReady{}.Filter(pod, n)
+	case stepTaints:
+		if n.facts&factHardTaints == 0 {
+			return true, ""
+		}
+		return TaintToleration{}.Filter(pod, n)
+	case stepFit:
+		return ResourcesFit{}.Filter(pod, n)
+	case stepPolicy:
+		return st.pf.Filter(pod, n)
+	}
+	return st.f.Filter(pod, n)
+}
+
 // plannedScorer is a scorer as a search calls it: value is the weighted score of a scorer
 // that gives every node the same.
 type plannedScorer struct {
-	s        Scorer
-	weight   float64
-	value    float64
-	constant bool
+	kind   uint8
+	s      Scorer
+	pf     PolicyFilter
+	weight float64
+	value  float64
+}
+
+func planScorer(pod *PodInfo, ws WeightedScorer) plannedScorer {
+	ps := plannedScorer{s: ws.Scorer, weight: ws.Weight}
+	if cs, ok := ws.Scorer.(constScorer); ok {
+		if v, ok := cs.constFor(pod); ok {
+			ps.kind, ps.value = stepConstant, ws.Weight*v
+			return ps
+		}
+	}
+	switch s := ws.Scorer.(type) {
+	case LeastAllocated:
+		ps.kind = stepLeastAllocated
+	case TaintToleration:
+		ps.kind = stepTaints
+	case PolicyFilter:
+		ps.kind, ps.pf = stepPolicy, s
+	}
+	return ps
+}
+
+// score is the weighted score of n.
+func (ps *plannedScorer) score(pod *PodInfo, n *NodeInfo) float64 {
+	switch ps.kind {
+	case stepConstant:
+		return ps.value
+	case stepLeastAllocated:
+		return ps.weight * LeastAllocated{}.Score(pod, n)
+	case stepTaints:
+		if n.facts&factSoftTaints == 0 {
+			return ps.weight * MaxScore
+		}
+		return ps.weight * TaintToleration{}.Score(pod, n)
+	case stepPolicy:
+		return ps.weight * ps.pf.Score(pod, n)
+	}
+	return ps.weight * ps.s.Score(pod, n)
 }
 
 // reasonCounts counts nodes by reason in a short list: a search meets a handful of reasons,

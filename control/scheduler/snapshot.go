@@ -208,9 +208,15 @@ func (ni *NodeInfo) SetNode(node *api.Node) {
 	ni.setFact(factSoftTaints, soft)
 }
 
-// AddPod counts a pod against the node; adding the same pod twice counts it once.
+// AddPod counts a pod against the node; adding the same pod twice counts it once (and
+// changes nothing: the updates a pod goes through after it is bound leave the node's memoized
+// policy results in place).
 func (ni *NodeInfo) AddPod(key string, req Resources) {
-	if old, ok := ni.Pods[key]; ok {
+	old, ok := ni.Pods[key]
+	if ok && old == req {
+		return
+	}
+	if ok {
 		ni.Requested = ni.Requested.Sub(old)
 	}
 	ni.Pods[key] = req
