@@ -122,8 +122,10 @@ func (w *Watcher[T]) run(ctx context.Context, body io.ReadCloser, what string, d
 // "object" (matched as encoding/json matches names; others are skipped), one after another
 // with any whitespace between them. When the type comes first, as every Kubernetes server
 // writes it, the object is decoded straight from the stream, scanned once; otherwise it is
-// kept until the type is known. An ERROR event's object is a Status, set as Err. The error is
-// io.EOF only when the stream ended cleanly between two events.
+// kept until the type is known. An ERROR event's object is a Status, set as Err. A repeated
+// member counts with its last value, as in encoding/json; only an object decoded before the
+// type changed to ERROR, and not repeated after, is lost, which breaks the stream. The error
+// is io.EOF only when the stream ended cleanly between two events.
 func readEvent[T any](dec *jsontext.Decoder, decode objectDecoder[T]) (Event[T], error) {
 	var ev Event[T]
 	tok, err := dec.ReadToken()
@@ -135,8 +137,12 @@ func readEvent[T any](dec *jsontext.Decoder, decode objectDecoder[T]) (Event[T],
 	if tok.Kind() != '{' {
 		return ev, fmt.Errorf("read stream: an event is a JSON object, not %s", tok.Kind())
 	}
-	var kept jsontext.Value // the object when its type was not known yet
-	seen, decoded := false, false
+	var (
+		kept          jsontext.Value // the object, when its type was not known yet
+		seen, decoded bool           // an object was seen; it was decoded from the stream
+		objErr        error          // why the decoded object did not decode
+		lost          bool           // a decoded object turned out to be an ERROR's Status
+	)
 	for dec.PeekKind() != '}' {
 		name, err := dec.ReadValue()
 		if err != nil {
@@ -147,6 +153,10 @@ func readEvent[T any](dec *jsontext.Decoder, decode objectDecoder[T]) (Event[T],
 			if err := api.UnmarshalDecode(dec, &ev.Type); err != nil {
 				return ev, fmt.Errorf("read stream: event type: %w", unexpectedEOF(err))
 			}
+			if decoded && ev.Type == api.Error {
+				var zero T
+				ev.Object, decoded, lost = zero, false, true
+			}
 		case "object":
 			seen = true
 			if ev.Type == "" || ev.Type == api.Error {
@@ -154,13 +164,16 @@ func readEvent[T any](dec *jsontext.Decoder, decode objectDecoder[T]) (Event[T],
 				if err != nil {
 					return ev, readError(err)
 				}
-				kept, decoded = bytes.Clone(v), false
+				kept, decoded, lost = bytes.Clone(v), false, false
 				continue
 			}
-			if ev.Object, err = decode(dec); err != nil {
+			before := dec.InputOffset()
+			obj, err := decode(dec)
+			if err != nil && (dec.InputOffset() == before || dec.StackDepth() != 1) {
+				// Not a value of the wrong shape, read whole, but a broken stream.
 				return ev, fmt.Errorf("decode %s event: %w", ev.Type, unexpectedEOF(err))
 			}
-			kept, decoded = nil, true
+			ev.Object, objErr, kept, decoded, lost = obj, err, nil, true, false
 		default:
 			if err := dec.SkipValue(); err != nil {
 				return ev, readError(err)
@@ -171,9 +184,13 @@ func readEvent[T any](dec *jsontext.Decoder, decode objectDecoder[T]) (Event[T],
 		return ev, readError(err)
 	}
 	switch {
+	case lost:
+		return ev, errors.New("read stream: an ERROR type after the object of the event it was decoded for")
 	case ev.Type == api.Error:
 		var zero T
 		ev.Object, ev.Err = zero, watchStatusError(json.RawMessage(kept))
+	case decoded && objErr != nil:
+		return ev, fmt.Errorf("decode %s event: %w", ev.Type, objErr)
 	case !decoded:
 		if !seen {
 			return ev, fmt.Errorf("decode %s event: the event has no object", ev.Type)

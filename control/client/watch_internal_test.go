@@ -1,10 +1,14 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -115,4 +119,62 @@ func TestWatchDeliversWithoutLookahead(t *testing.T) {
 	if _, ok := <-w.Events(); ok {
 		t.Fatal("events still open after Stop")
 	}
+}
+
+// FuzzWatchStream holds the one-pass decoding of a watch stream to the decoding it replaced
+// (a json.Decoder of api.WatchEvents, then each object decoded again): the same events in the
+// same order, and a broken stream ending in an error event at the same place.
+func FuzzWatchStream(f *testing.F) {
+	pod := `{"kind":"Pod","apiVersion":"v1","metadata":{"name":"a","labels":{"x":"y"}},"spec":{"containers":[{"name":"c","image":"i","resources":{"requests":{"cpu":"10m"}}}]}}`
+	for _, s := range []string{
+		`{"type":"ADDED","object":` + pod + "}\n" + `{"type":"DELETED","object":` + pod + "}\n",
+		`{"object":` + pod + `,"type":"MODIFIED"}{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"3"}}}`,
+		`{"type":"ERROR","object":{"kind":"Status","reason":"Expired","code":410,"message":"too old"}}` + "\n",
+		`{"type":"ADDED","object":{"metadata":{"name":"a"}}` + "\n",
+		`{"Type":"ADDED","OBJECT":{"Metadata":{"Name":"a"}},"x":[1]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	r := &Resource[*api.Pod]{endpoint: endpoint{info: podsInfo(f)}}
+	describe := func(ev Event[*api.Pod]) string {
+		if ev.Err != nil {
+			var se *api.StatusError
+			if errors.As(ev.Err, &se) {
+				return fmt.Sprintf("%s %+v", ev.Type, se.Status)
+			}
+			return "broken"
+		}
+		b, _ := json.Marshal(ev.Object)
+		return ev.Type + " " + string(b)
+	}
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		var want []string
+		dec := json.NewDecoder(bytes.NewReader(stream))
+		for {
+			var ev api.WatchEvent
+			if err := dec.Decode(&ev); err != nil {
+				if !errors.Is(err, io.EOF) {
+					want = append(want, "broken")
+				}
+				break
+			}
+			if ev.Type == api.Error {
+				want = append(want, describe(Event[*api.Pod]{Type: ev.Type, Err: watchStatusError(ev.Object)}))
+				continue
+			}
+			obj, err := r.decode("watch", ev.Object)
+			if err != nil {
+				want = append(want, "broken")
+				break
+			}
+			want = append(want, describe(Event[*api.Pod]{Type: ev.Type, Object: obj}))
+		}
+		var got []string
+		for _, ev := range runWatch(bytes.NewReader(stream), r.decodeFrom) {
+			got = append(got, describe(ev))
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("stream %q\ngot  %q\nwant %q", stream, got, want)
+		}
+	})
 }
