@@ -134,6 +134,14 @@ func (ResourcesFit) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
 	return true, ""
 }
 
+// fitsFree reports whether the pod fits in what the node has unrequested, nominated pods
+// aside: ResourcesFit's verdict when none are nominated, small enough to inline.
+func fitsFree(p *PodInfo, n *NodeInfo) bool {
+	return (n.Allocatable.Pods <= 0 || n.Allocatable.Pods-n.Requested.Pods >= 1) &&
+		p.Requests.MilliCPU <= max(n.Allocatable.MilliCPU-n.Requested.MilliCPU, 0) &&
+		p.Requests.Memory <= max(n.Allocatable.Memory-n.Requested.Memory, 0)
+}
+
 // LeastAllocated prefers nodes with the most unrequested cpu and memory, spreading load
 // (Kubernetes' default NodeResourcesFit scoring strategy).
 type LeastAllocated struct{}

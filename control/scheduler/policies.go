@@ -90,6 +90,21 @@ func (t *memoTable) entry(pi *PodInfo, n *NodeInfo) *memoEntry {
 	return e
 }
 
+// current returns n's entry if it holds results for the node as it is, else nil; it changes
+// nothing, and is small enough to inline in the search.
+func (t *memoTable) current(pi *PodInfo, n *NodeInfo) *memoEntry {
+	s := pi.snap
+	if t == nil || s == nil || t.snap != s || uint(n.pos) >= uint(len(t.entries)) ||
+		uint(n.pos) >= uint(len(s.list)) || s.list[n.pos] != n {
+		return nil
+	}
+	e := &t.entries[n.pos]
+	if e.gen != n.gen && (!t.object || e.gen != n.objGen) {
+		return nil
+	}
+	return e
+}
+
 // table returns the memo table of pods with key.
 func (p *Policy) table(key string) *memoTable {
 	p.memoMu.Lock()
@@ -109,15 +124,10 @@ func (p *Policy) table(key string) *memoTable {
 func (p *Policy) filter(env *policy.SchedulingEnv, pi *PodInfo, t *memoTable, n *NodeInfo) (bool, string) {
 	e := t.entry(pi, n)
 	if e != nil && e.state&memoFiltered != 0 {
-		switch {
-		case e.state&memoPass != 0:
+		if e.state&memoPass != 0 {
 			return true, ""
-		case e.state&memoCost != 0:
-			return false, p.reasonCost
-		case e.state&memoError != 0:
-			return false, p.reasonError
 		}
-		return false, p.reasonNoMatch
+		return false, p.reason(e.state)
 	}
 	ok, err := p.Program.Filter(pi.input, n.PolicyInput(env))
 	reason, state := "", memoFiltered
@@ -135,6 +145,17 @@ func (p *Policy) filter(env *policy.SchedulingEnv, pi *PodInfo, t *memoTable, n 
 		e.state |= state
 	}
 	return ok, reason
+}
+
+// reason is the phrase of a filter that did not pass, as memoized in state.
+func (p *Policy) reason(state memoState) string {
+	switch {
+	case state&memoCost != 0:
+		return p.reasonCost
+	case state&memoError != 0:
+		return p.reasonError
+	}
+	return p.reasonNoMatch
 }
 
 // score evaluates the policy's score for pod on node, memoized in t; ok is false when the
@@ -271,6 +292,12 @@ func (PolicyFilter) Name() string { return "SchedulingPolicy" }
 func (f PolicyFilter) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
 	for i := range p.filters {
 		pm := &p.filters[i]
+		if e := pm.t.current(p, n); e != nil && e.state&memoFiltered != 0 {
+			if e.state&memoPass == 0 {
+				return false, pm.p.reason(e.state)
+			}
+			continue
+		}
 		if ok, reason := pm.p.filter(f.Env, p, pm.t, n); !ok {
 			return false, reason
 		}
@@ -293,6 +320,12 @@ func (f PolicyFilter) Score(p *PodInfo, n *NodeInfo) float64 {
 	var sum float64
 	for i := range p.scores {
 		pm := &p.scores[i]
+		if e := pm.t.current(p, n); e != nil && e.state&memoScored != 0 {
+			if e.state&memoScoreFailed == 0 {
+				sum += pm.p.Weight * e.score
+			}
+			continue
+		}
 		if v, ok := pm.p.score(f.Env, p, pm.t, n); ok {
 			sum += pm.p.Weight * v
 		}

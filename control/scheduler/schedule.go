@@ -113,6 +113,9 @@ func ScheduleSample(pod *PodInfo, nodes []*NodeInfo, filters []Filter, scorers [
 			switch {
 			case st.kind == stepReady && n.Ready && n.facts&factUnschedulable == 0:
 			case st.kind == stepTaints && n.facts&factHardTaints == 0:
+			case st.kind == stepFit && n.facts&factNominated == 0 && fitsFree(pod, n):
+			case st.kind == stepPolicy:
+				ok, reason = st.pf.Filter(pod, n)
 			default:
 				ok, reason = st.filter(pod, n)
 			}
@@ -135,6 +138,8 @@ func ScheduleSample(pod *PodInfo, nodes []*NodeInfo, filters []Filter, scorers [
 				score += ps.weight * MaxScore
 			case ps.kind == stepLeastAllocated:
 				score += ps.weight * LeastAllocated{}.Score(pod, n)
+			case ps.kind == stepPolicy:
+				score += ps.weight * ps.pf.Score(pod, n)
 			default:
 				score += ps.score(pod, n)
 			}
