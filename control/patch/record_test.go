@@ -176,3 +176,23 @@ func TestFieldSetCacheHammer(t *testing.T) {
 		<-done
 	}
 }
+
+// FuzzRecordUpdate holds RecordUpdate to its encoding/json reference on any pair of
+// documents, through both scopes.
+func FuzzRecordUpdate(f *testing.F) {
+	for i, o := range recordObjects {
+		f.Add([]byte(o), []byte(recordObjects[(i+1)%len(recordObjects)]))
+		f.Add([]byte(o), []byte(o))
+	}
+	f.Fuzz(func(t *testing.T, old, nw []byte) {
+		for _, sub := range []string{"", "status"} {
+			for _, m := range recordManaged[:3] {
+				got, gotErr := (*FieldSetCache)(nil).recordUpdate(old, nw, "bench", m, t0, sub, false)
+				want, wantErr := (*FieldSetCache)(nil).recordUpdate(old, nw, "bench", m, t0, sub, true)
+				if (gotErr == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) {
+					t.Fatalf("sub %q:\n got %s %v\nwant %s %v", sub, mustJSON(got), gotErr, mustJSON(want), wantErr)
+				}
+			}
+		}
+	})
+}
