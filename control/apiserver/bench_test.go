@@ -167,40 +167,60 @@ func runningStatus(p *api.Pod, now time.Time) api.PodStatus {
 
 // BenchmarkWrite measures, through the handler and a real embedded etcd, the writes that
 // dominate `wk bench scheduler`: a scheduler's binding of a new pod, a runner's first status
-// update of a bound pod, a runner's lease renewal, and a PUT that changes a label.
+// update of a bound pod, a runner's lease renewal, and a PUT that changes a label; the first
+// two also beside a watcher with a field selector, as runners watch.
 // Run with -benchtime=Nx: each run starts its own etcd.
 func BenchmarkWrite(b *testing.B) {
-	b.Run("binding", func(b *testing.B) {
-		e := start(b)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := range b.N {
-			b.StopTimer()
-			name := "b-" + strconv.Itoa(i)
-			e.mustServe(b, http.StatusCreated, "POST", podsPath, fmt.Appendf(nil, benchPod, name))
-			b.StartTimer()
-			e.mustServe(b, http.StatusCreated, "POST", podsPath+"/"+name+"/binding", fmt.Appendf(nil, benchBinding, name))
+	for _, watched := range []bool{false, true} {
+		suffix := ""
+		if watched {
+			suffix = "-watched"
 		}
-	})
-	b.Run("pod-status", func(b *testing.B) {
-		e := start(b)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := range b.N {
-			b.StopTimer()
-			name := "s-" + strconv.Itoa(i)
-			e.mustServe(b, http.StatusCreated, "POST", podsPath, fmt.Appendf(nil, benchPod, name))
-			e.mustServe(b, http.StatusCreated, "POST", podsPath+"/"+name+"/binding", fmt.Appendf(nil, benchBinding, name))
-			var p api.Pod
-			if err := json.Unmarshal(e.mustServe(b, http.StatusOK, "GET", podsPath+"/"+name, nil), &p); err != nil {
-				b.Fatal(err)
+		// watch is, with watched, a runner's watch of its node's pods, whose field selector
+		// has the server decode every pod event, as in wk bench scheduler.
+		watch := func(e *env) {
+			if watched {
+				w := e.watch(podsPath + "?watch=1&fieldSelector=spec.nodeName%3Dnode-1")
+				go func() {
+					for range w.events {
+					}
+				}()
 			}
-			p.Status = runningStatus(&p, time.Now())
-			body, _ := json.Marshal(&p)
-			b.StartTimer()
-			e.mustServe(b, http.StatusOK, "PUT", podsPath+"/"+name+"/status", body)
 		}
-	})
+		b.Run("binding"+suffix, func(b *testing.B) {
+			e := start(b)
+			watch(e)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				name := "b-" + strconv.Itoa(i)
+				e.mustServe(b, http.StatusCreated, "POST", podsPath, fmt.Appendf(nil, benchPod, name))
+				b.StartTimer()
+				e.mustServe(b, http.StatusCreated, "POST", podsPath+"/"+name+"/binding", fmt.Appendf(nil, benchBinding, name))
+			}
+		})
+		b.Run("pod-status"+suffix, func(b *testing.B) {
+			e := start(b)
+			watch(e)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				name := "s-" + strconv.Itoa(i)
+				e.mustServe(b, http.StatusCreated, "POST", podsPath, fmt.Appendf(nil, benchPod, name))
+				e.mustServe(b, http.StatusCreated, "POST", podsPath+"/"+name+"/binding", fmt.Appendf(nil, benchBinding, name))
+				var p api.Pod
+				if err := json.Unmarshal(e.mustServe(b, http.StatusOK, "GET", podsPath+"/"+name, nil), &p); err != nil {
+					b.Fatal(err)
+				}
+				p.Status = runningStatus(&p, time.Now())
+				body, _ := json.Marshal(&p)
+				b.StartTimer()
+				e.mustServe(b, http.StatusOK, "PUT", podsPath+"/"+name+"/status", body)
+			}
+		})
+	}
 	b.Run("lease", func(b *testing.B) {
 		e := start(b)
 		const path = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"

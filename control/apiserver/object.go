@@ -417,17 +417,19 @@ func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub st
 		}
 		// An object stored before a field gained a default is read with it, as Kubernetes
 		// defaults on decoding from storage; else an update that keeps it would change it.
-		// The watch cache's decoded object (usually decoded already, for watchers'
-		// selectors) serves as cur where nothing of cur ends up in the new object to be
+		// The watch cache's decoded object, when watchers' selectors have decoded it
+		// already, serves as cur where nothing of cur ends up in the new object to be
 		// modified; elsewhere cur is decoded afresh.
 		var cur api.Object
+		shared := false
 		if cached && sharesNothingOfCur(r, sub) {
-			cur, err = co.object()
-		} else if cur, err = decodeStored(r, kv.Value, kv.Revision); err == nil {
-			api.Default(cur)
+			cur, shared = co.objectIfDecoded()
 		}
-		if err != nil {
-			return updateResult{}, api.InternalError(err)
+		if !shared {
+			if cur, err = decodeStored(r, kv.Value, kv.Revision); err != nil {
+				return updateResult{}, api.InternalError(err)
+			}
+			api.Default(cur)
 		}
 		obj, err := mutate(cur, withRV(kv.Value, kv.Revision))
 		if err != nil {

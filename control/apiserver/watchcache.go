@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wasmkube/wasmkube/control/api"
@@ -27,9 +28,10 @@ type cachedObject struct {
 	value []byte // stored JSON, without resourceVersion
 	rev   int64  // its resourceVersion (for a deletion: the revision of the delete)
 
-	once sync.Once
-	obj  api.Object
-	err  error
+	once    sync.Once
+	obj     api.Object
+	err     error
+	decoded atomic.Bool // set once obj and err are
 }
 
 // object returns the decoded, defaulted object, with its resourceVersion. It must not be
@@ -41,8 +43,19 @@ func (o *cachedObject) object() (api.Object, error) {
 		if o.obj, o.err = decodeStored(o.r, o.value, o.rev); o.err == nil {
 			api.Default(o.obj)
 		}
+		o.decoded.Store(true)
 	})
 	return o.obj, o.err
+}
+
+// objectIfDecoded returns what object returns if someone has already decoded it, else
+// ok false: a caller that would decode only for itself does not make the cache hold the
+// decoded object.
+func (o *cachedObject) objectIfDecoded() (obj api.Object, ok bool) {
+	if !o.decoded.Load() || o.err != nil {
+		return nil, false
+	}
+	return o.obj, true
 }
 
 // cacheEvent is one change in the ring.
