@@ -2,8 +2,10 @@
 // field ownership that server-side apply keeps in metadata.managedFields.
 //
 // It works on JSON documents as bytes in and bytes out. Inside, documents are
-// decoded with encoding/json and UseNumber, so integers such as generation or
-// replicas keep their exact text; numbers compare by value, not by spelling.
+// decoded as encoding/json with UseNumber decodes them (read with
+// go-json-experiment's tokenizer where it agrees, see decode.go), so integers
+// such as generation or replicas keep their exact text; numbers compare by
+// value, not by spelling.
 // Output objects are encoded by encoding/json, so their keys are sorted.
 //
 // It owns:
