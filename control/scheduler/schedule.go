@@ -140,6 +140,8 @@ func ScheduleSample(pod *PodInfo, nodes []*NodeInfo, filters []Filter, scorers [
 				score += ps.weight * LeastAllocated{}.Score(pod, n)
 			case ps.kind == stepPolicy:
 				score += ps.weight * ps.pf.Score(pod, n)
+			case ps.kind == stepImageLocality && n.facts&factModules == 0:
+				score += ps.weight * 0 // what ImageLocality gives a node listing no modules
 			default:
 				score += ps.score(pod, n)
 			}
@@ -168,6 +170,7 @@ const (
 	stepFit
 	stepPolicy
 	stepLeastAllocated
+	stepImageLocality
 	stepConstant
 )
 
@@ -234,6 +237,8 @@ func planScorer(pod *PodInfo, ws WeightedScorer) plannedScorer {
 		ps.kind = stepTaints
 	case PolicyFilter:
 		ps.kind, ps.pf = stepPolicy, s
+	case ImageLocality:
+		ps.kind = stepImageLocality
 	}
 	return ps
 }

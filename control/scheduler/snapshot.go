@@ -144,6 +144,7 @@ const (
 	factHardTaints                         // a NoSchedule or NoExecute taint
 	factSoftTaints                         // a PreferNoSchedule taint
 	factNominated                          // pods are nominated to the node
+	factModules                            // the node lists modules it holds (ModulesAnnotation)
 )
 
 func (ni *NodeInfo) setFact(f nodeFact, on bool) {
@@ -203,6 +204,7 @@ func (ni *NodeInfo) SetNode(node *api.Node) {
 			hard = true
 		}
 	}
+	ni.setFact(factModules, len(ni.Modules) > 0)
 	ni.setFact(factUnschedulable, node.Spec.Unschedulable)
 	ni.setFact(factHardTaints, hard)
 	ni.setFact(factSoftTaints, soft)
