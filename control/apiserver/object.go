@@ -356,8 +356,9 @@ func fromPatchManaged(in []patch.ManagedFieldsEntry) []api.ManagedFieldsEntry {
 
 // mutateFunc builds the new object of an update from the current one. It may run several
 // times (after a concurrent write) and must build a fresh object each time. cur is the
-// stored object, decoded and with its resourceVersion, and may be shared with the watch
-// cache: it must not be modified, nor parts of it put into the new object. curJSON is the
+// stored object, decoded, defaulted and with its resourceVersion, and may be shared with the
+// watch cache: it must not be modified, and parts of it may go into the new object only if
+// nothing modifies them afterwards (defaulting does not: it finds them set). curJSON is the
 // same object's JSON, with resourceVersion, for patches and copies.
 type mutateFunc func(cur api.Object, curJSON []byte) (api.Object, error)
 

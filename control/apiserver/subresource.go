@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -63,11 +64,14 @@ func (s *Server) serveBinding(rq *request) error {
 	}
 	gr := api.GroupResource{Resource: "pods/binding"}
 	mutate := func(cur api.Object, curJSON []byte) (api.Object, error) {
-		obj, err := copyOf(rq.res, curJSON)
-		if err != nil {
-			return nil, err
-		}
-		pod := obj.(*api.Pod)
+		// A shallow copy of cur, which may be shared with the watch cache: the binding
+		// changes only the node name and the conditions, which are copied; the rest is
+		// shared and only read (defaulting finds cur's fields already set). No
+		// resourceVersion: a concurrent write is retried, not a conflict.
+		cp := *cur.(*api.Pod)
+		pod := &cp
+		pod.ResourceVersion = ""
+		pod.Status.Conditions = slices.Clone(pod.Status.Conditions)
 		if b.UID != "" && b.UID != pod.UID {
 			return nil, api.Conflict(gr, rq.name, fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", b.UID, pod.UID))
 		}
