@@ -70,6 +70,12 @@ type inProcessTransport struct {
 // RoundTrip runs the handler on a server-side copy of req and returns once the handler has
 // written its header (or returned), with the body still being written.
 func (t *inProcessTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := req.Context().Err(); err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(req.Context())
 	sreq := req.Clone(ctx)
 	sreq.URL = &url.URL{Path: req.URL.Path, RawPath: req.URL.RawPath, RawQuery: req.URL.RawQuery}
@@ -113,11 +119,13 @@ func (t *inProcessTransport) RoundTrip(req *http.Request) (*http.Response, error
 		t.h.ServeHTTP(w, sreq)
 	}()
 
-	// ctx also ends when the handler returns, so only the caller's context means "give up".
+	// ctx also ends when the handler returns, so only the caller's context means "give up";
+	// a caller that gave up gets its context's error even if the header came at the same time.
 	select {
 	case <-w.ready:
 	case <-req.Context().Done():
-		err := req.Context().Err()
+	}
+	if err := req.Context().Err(); err != nil {
 		cancel()
 		pw.CloseWithError(err)
 		<-done
@@ -127,10 +135,9 @@ func (t *inProcessTransport) RoundTrip(req *http.Request) (*http.Response, error
 		<-done
 		return nil, w.err
 	}
+	// Every answer's body owns the handler's goroutine, even one that may carry no bytes.
 	resp := w.resp
-	if resp.Body == nil {
-		resp.Body = &pipeBody{pr: pr, ctx: ctx, cancel: cancel, done: done}
-	}
+	resp.Body = &pipeBody{pr: pr, ctx: ctx, cancel: cancel, done: done}
 	return resp, nil
 }
 
@@ -196,7 +203,6 @@ func (w *pipeWriter) commit(code int, first []byte) {
 		}
 	}
 	if !w.bodyOK {
-		w.resp.Body = http.NoBody
 		w.resp.ContentLength = 0
 	}
 	close(w.ready)
