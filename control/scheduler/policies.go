@@ -17,7 +17,8 @@ import (
 // (policy.Program.PodKey): pods that read the same (the same zone label, say; every pod, for a
 // policy that never names `pod`) share a memo table, which holds for each node of the snapshot
 // the filter verdict and the score, kept while the node and what is placed on it are unchanged
-// (NodeInfo.gen). A policy that reads the pod in a way no key holds is evaluated every time.
+// (NodeInfo.gen), or only the node object for a policy that does not read node.requested
+// (NodeInfo.objGen). A policy that reads the pod in a way no key holds is evaluated every time.
 // Errors and cost overruns are results like any other: the node stays excluded with its
 // reason. Memo tables belong to the scheduler loop: they are not safe for concurrent
 // decisions. An updated policy is a new Policy, with empty tables.
@@ -98,11 +99,14 @@ func (t *memoTable) current(pi *PodInfo, n *NodeInfo) *memoEntry {
 		uint(n.pos) >= uint(len(s.list)) || s.list[n.pos] != n {
 		return nil
 	}
-	e := &t.entries[n.pos]
-	if e.gen != n.gen && (!t.object || e.gen != n.objGen) {
-		return nil
+	gen := n.gen
+	if t.object {
+		gen = n.objGen
 	}
-	return e
+	if e := &t.entries[n.pos]; e.gen == gen {
+		return e
+	}
+	return nil
 }
 
 // table returns the memo table of pods with key.
