@@ -725,11 +725,12 @@ func TestRecorderAggregates(t *testing.T) {
 	var list *api.List[*api.Event]
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		list, err = events.List(ctx, client.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		// Written first, then the list: a list taken before the last write is acknowledged
+		// may lack it.
 		if rec.Written() == 5 {
+			if list, err = events.List(ctx, client.ListOptions{}); err != nil {
+				t.Fatal(err)
+			}
 			break
 		}
 		if time.Now().After(deadline) {
