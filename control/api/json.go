@@ -1,7 +1,9 @@
 package api
 
 import (
+	"encoding/json"
 	"io"
+	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -48,3 +50,38 @@ var strictOptions = jsonv2.JoinOptions(
 	jsonv2.RejectUnknownMembers(true),
 	jsonv2.MatchCaseInsensitiveNames(false),
 )
+
+// unquoteJSON decodes the JSON string b: directly when it is printable ASCII without escapes,
+// which is all the API writes for quantities, times and the like, else with encoding/json
+// (escapes, invalid input and its errors).
+func unquoteJSON(b []byte) (string, error) {
+	if n := len(b); n >= 2 && b[0] == '"' && b[n-1] == '"' && plainJSON(b[1:n-1]) {
+		return string(b[1 : n-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(b, &s)
+	return s, err
+}
+
+// quoteJSON encodes s as a JSON string: directly when it is printable ASCII that needs no
+// escape in encoding/json's output (which also escapes <, > and &), else with encoding/json.
+func quoteJSON(s string) ([]byte, error) {
+	if plainJSON([]byte(s)) && !strings.ContainsAny(s, "<>&") {
+		b := make([]byte, 0, len(s)+2)
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"'), nil
+	}
+	return json.Marshal(s)
+}
+
+// plainJSON reports whether b is printable ASCII with no quote or backslash: the same inside a
+// JSON string as outside it.
+func plainJSON(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}

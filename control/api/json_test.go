@@ -356,3 +356,26 @@ func TestStrictFastPathGuard(t *testing.T) {
 		}
 	}
 }
+
+func TestQuoteUnquoteMatchEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "10m", "16Mi", "2026-11-22T09:18:57Z", "a<b", "x&y", `q"uote`, `back\slash`,
+		"tab\there", "ünïcode", "\x7f", "50%", "http"} {
+		want, _ := json.Marshal(s)
+		got, err := quoteJSON(s)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("quoteJSON(%q) = %s, %v; encoding/json gives %s", s, got, err, want)
+		}
+		back, err := unquoteJSON(want)
+		if err != nil || back != s {
+			t.Errorf("unquoteJSON(%s) = %q, %v", want, back, err)
+		}
+	}
+	for _, bad := range []string{`"open`, `"bad \x escape"`, `12`, `"`} {
+		var want string
+		wantErr := json.Unmarshal([]byte(bad), &want)
+		got, err := unquoteJSON([]byte(bad))
+		if (err != nil) != (wantErr != nil) || got != want {
+			t.Errorf("unquoteJSON(%s) = %q, %v; encoding/json gives %q, %v", bad, got, err, want, wantErr)
+		}
+	}
+}

@@ -108,7 +108,7 @@ func (t Time) MarshalJSON() ([]byte, error) {
 	if t.IsZero() {
 		return []byte("null"), nil
 	}
-	return json.Marshal(t.UTC().Format(time.RFC3339))
+	return appendQuotedTime(t.Time, time.RFC3339), nil
 }
 
 // UnmarshalJSON accepts RFC 3339 (with or without fractional seconds) or null.
@@ -146,8 +146,8 @@ func parseTimestamp(b []byte) (time.Time, error) {
 	if string(b) == "null" {
 		return time.Time{}, nil
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil || s == "" {
+	s, err := unquoteJSON(b)
+	if err != nil || s == "" {
 		return time.Time{}, err
 	}
 	pt, err := time.Parse(time.RFC3339Nano, s)
@@ -168,7 +168,15 @@ func (t MicroTime) MarshalJSON() ([]byte, error) {
 	if t.IsZero() {
 		return []byte("null"), nil
 	}
-	return json.Marshal(t.UTC().Format("2006-01-02T15:04:05.000000Z07:00"))
+	return appendQuotedTime(t.Time, "2006-01-02T15:04:05.000000Z07:00"), nil
+}
+
+// appendQuotedTime is t in UTC in layout as a JSON string (the layouts here are plain ASCII).
+func appendQuotedTime(t time.Time, layout string) []byte {
+	b := make([]byte, 0, len(layout)+8)
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, layout)
+	return append(b, '"')
 }
 
 // UnmarshalJSON accepts RFC 3339 with any fractional precision, or null.

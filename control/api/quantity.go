@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 )
 
@@ -75,13 +76,14 @@ func (q Quantity) String() string {
 }
 
 // MarshalJSON encodes the quantity as a JSON string.
-func (q Quantity) MarshalJSON() ([]byte, error) { return json.Marshal(q.String()) }
+func (q Quantity) MarshalJSON() ([]byte, error) { return quoteJSON(q.String()) }
 
 // UnmarshalJSON accepts a JSON string or number.
 func (q *Quantity) UnmarshalJSON(b []byte) error {
 	var s string
 	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
+		var err error
+		if s, err = unquoteJSON(b); err != nil {
 			return err
 		}
 	} else {
@@ -237,9 +239,9 @@ func (v IntOrString) String() string {
 // MarshalJSON encodes a JSON number or string.
 func (v IntOrString) MarshalJSON() ([]byte, error) {
 	if v.IsString {
-		return json.Marshal(v.StrVal)
+		return quoteJSON(v.StrVal)
 	}
-	return json.Marshal(v.IntVal)
+	return strconv.AppendInt(nil, int64(v.IntVal), 10), nil
 }
 
 // UnmarshalJSON accepts a JSON number or string.
@@ -247,7 +249,9 @@ func (v *IntOrString) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		v.IsString = true
 		v.IntVal = 0
-		return json.Unmarshal(b, &v.StrVal)
+		s, err := unquoteJSON(b)
+		v.StrVal = s
+		return err
 	}
 	v.IsString = false
 	v.StrVal = ""
