@@ -145,11 +145,7 @@ func benchScheduler(ctx context.Context, s *streams, o benchSchedulerOptions) er
 		// clients creating pods, the hollow runners and the bench's watch connect over
 		// HTTPS with the admin kubeconfig, as users and runners do.
 		sc = srv.Client()
-		admin, err := client.FromKubeconfig(srv.KubeconfigPath(), "")
-		if err != nil {
-			return err
-		}
-		if c, err = client.New(admin); err != nil {
+		if c, err = remoteClient(srv); err != nil {
 			return err
 		}
 		defer c.Close()

@@ -97,13 +97,14 @@ func benchStartup(ctx context.Context, s *streams, o benchStartupOptions) error 
 		return err
 	}
 	ns := "default"
-	var c *client.Client
+	var c, uc *client.Client // the runner's client (in process) and the user's (over HTTPS)
 	if o.kubeconfig != "" {
 		var done func()
 		if c, _, ns, done, err = benchNamespace(ctx, o.kubeconfig, o.kubeCx, "startup"); err != nil {
 			return err
 		}
 		defer done()
+		uc = c
 		progress("using the cluster of %s, namespace %s", o.kubeconfig, ns)
 	} else {
 		dir, err := os.MkdirTemp("", "wk-bench-startup-")
@@ -118,6 +119,10 @@ func benchStartup(ctx context.Context, s *streams, o benchStartupOptions) error 
 		}
 		defer stop()
 		c = srv.Client()
+		if uc, err = remoteClient(srv); err != nil {
+			return err
+		}
+		defer uc.Close()
 		r, err := newBenchRunner(c, filepath.Join(dir, "runner"), o.pods+10)
 		if err != nil {
 			return err
@@ -137,7 +142,9 @@ func benchStartup(ctx context.Context, s *streams, o benchStartupOptions) error 
 	}
 	progress("pushed %s (%d bytes, %s)", image, len(wasm), digest)
 
-	pods := client.Pods(c).Namespace(ns)
+	// The pods are created and watched as a user would, over HTTPS; the runner uses the
+	// in-process client, as the runner inside wk server does.
+	pods := client.Pods(uc).Namespace(ns)
 	tr, err := startReadyTracker(ctx, pods, "app=wk-bench-startup")
 	if err != nil {
 		return err
