@@ -182,12 +182,12 @@ func appendPath(b []byte, root ref.Val, path []podStep) ([]byte, bool) {
 			b = append(b, 'x', byte(i))
 			return appendValue(b, v)
 		}
-		if !present {
-			b = append(b, '-', byte(i))
-			if _, isMap := v.(traits.Mapper); isMap || next == nil {
-				return b, true // a missing key: has() is false, a read is an error
-			}
-		} else {
+		switch _, isMap := v.(traits.Mapper); {
+		case !present && (isMap || next == nil):
+			return append(b, '!', byte(i)), true // a missing key: has() is false, a read is an error
+		case !present:
+			b = append(b, '-', byte(i)) // an unset field reads as its zero value
+		default:
 			b = append(b, '+', byte(i))
 		}
 		if last && s.testOnly {
