@@ -7,13 +7,19 @@ func TestBenchScheduler(t *testing.T) {
 	tests := []struct {
 		name     string
 		policies string
+		cluster  bool // against a running cluster by --kubeconfig instead of its own
 	}{
-		{"no policies", "0"},
-		{"three policies", "3"},
+		{"no policies", "0", false},
+		{"three policies", "3", false},
+		{"existing cluster", "3", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fig := benchJSON(t, fields, "bench", "scheduler", "--nodes", "6", "--pods", "30", "--concurrency", "4", "--policies", tt.policies)
+			args := []string{"bench", "scheduler", "--nodes", "6", "--pods", "30", "--concurrency", "4", "--policies", tt.policies}
+			if tt.cluster {
+				args = append(args, "--kubeconfig", startCluster(t).kubeconfig)
+			}
+			fig := benchJSON(t, fields, args...)
 			if fig["bound"] != 30.0 || fig["nodes"] != 6.0 {
 				t.Errorf("figures %v: want 30 pods bound on 6 nodes", fig)
 			}
