@@ -100,8 +100,11 @@ func (s *Server) serveWatch(rq *request) error {
 	h := rq.w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-cache, private")
-	rq.w.WriteHeader(http.StatusOK)
 	ww := &watchWriter{s: s, r: r, rc: http.NewResponseController(rq.w), w: rq.w, table: tbl, isTable: isTable}
+	if sink, ok := rq.w.(objectSink); ok && !isTable && sink.TakeWatchObjects(r.New()) {
+		ww.sink = sink
+	}
+	rq.w.WriteHeader(http.StatusOK)
 	if startErr != nil {
 		ww.writeError(startErr)
 		return nil
@@ -154,7 +157,7 @@ func (s *Server) serveWatch(rq *request) error {
 			if !ok {
 				continue
 			}
-			if !ww.isTable && typ == e.typ {
+			if ww.sink == nil && !ww.isTable && typ == e.typ {
 				_, err = ww.w.Write(e.encoded())
 			} else {
 				err = ww.writeEvent(typ, e.obj)
@@ -222,6 +225,19 @@ func (s *Server) listCached(rq *request, r *resource, prefix string) ([]*cachedO
 	}
 }
 
+// objectSink is a ResponseWriter that takes a watch's events as objects instead of their
+// JSON: the in-process client's, for a watcher whose Go type is the resource's. A remote
+// client's ResponseWriter never is one.
+type objectSink interface {
+	// TakeWatchObjects is asked, before the header is written, with a new object of the
+	// resource; true means every event of the stream goes to WriteWatchObject, none to Write.
+	TakeWatchObjects(sample any) bool
+	// WriteWatchObject sends one event: typ with obj, an object of sample's type that the
+	// receiver shares and must not modify, or for api.Error a *api.Status. It blocks and
+	// fails as Write does, and obeys the write deadline.
+	WriteWatchObject(typ string, obj any) error
+}
+
 // watchWriter writes one watch stream.
 type watchWriter struct {
 	s       *Server
@@ -232,6 +248,10 @@ type watchWriter struct {
 	isTable bool
 	headers bool   // column definitions sent
 	line    []byte // reused for JSON event lines
+	// sink, if set, takes every event as the object its JSON would carry: the cached object
+	// (its resourceVersion set, as appendWithRV writes it), a bookmark object, an ERROR's
+	// Status.
+	sink objectSink
 }
 
 func (ww *watchWriter) matches(sel selectors, o *cachedObject) (bool, error) {
@@ -292,6 +312,16 @@ func appendEventLine(dst []byte, typ string, o *cachedObject) []byte {
 }
 
 func (ww *watchWriter) writeEvent(typ string, o *cachedObject) error {
+	if ww.sink != nil {
+		obj, err := o.object()
+		if err != nil {
+			// The JSON client would fail decoding the same bytes: end the stream.
+			ww.s.log.Error("apiserver: decode cached object", "key", o.key, "err", err)
+			ww.writeError(api.InternalError(err))
+			return err
+		}
+		return ww.sink.WriteWatchObject(typ, obj)
+	}
 	if !ww.isTable {
 		ww.line = appendEventLine(ww.line[:0], typ, o)
 		_, err := ww.w.Write(ww.line)
@@ -317,6 +347,16 @@ func (ww *watchWriter) writeEvent(typ string, o *cachedObject) error {
 }
 
 func (ww *watchWriter) writeBookmark(rev int64, initialEnd bool) error {
+	if ww.sink != nil {
+		obj := ww.r.New()
+		tm, m := obj.GetTypeMeta(), obj.GetObjectMeta()
+		tm.Kind, tm.APIVersion = ww.r.Kind, ww.r.GroupVersion()
+		m.ResourceVersion = strconv.FormatInt(rev, 10)
+		if initialEnd {
+			m.Annotations = map[string]string{"k8s.io/initial-events-end": "true"}
+		}
+		return ww.sink.WriteWatchObject(api.Bookmark, obj)
+	}
 	meta := map[string]any{"resourceVersion": strconv.FormatInt(rev, 10)}
 	if initialEnd {
 		meta["annotations"] = map[string]string{"k8s.io/initial-events-end": "true"}
@@ -332,6 +372,11 @@ func (ww *watchWriter) writeBookmark(rev int64, initialEnd bool) error {
 func (ww *watchWriter) writeError(err error) {
 	if errors.Is(err, errCacheStopped) {
 		err = api.NewStatusError(http.StatusServiceUnavailable, api.ReasonServiceUnavailable, "the API server is shutting down")
+	}
+	if ww.sink != nil {
+		st := toStatus(err).Status
+		ww.sink.WriteWatchObject(api.Error, &st)
+		return
 	}
 	st, _ := json.Marshal(toStatus(err).Status)
 	ev, _ := json.Marshal(api.WatchEvent{Type: api.Error, Object: st})

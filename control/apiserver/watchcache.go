@@ -21,7 +21,8 @@ import (
 
 // cachedObject is one stored version of an object, decoded (and defaulted, as Kubernetes
 // defaults what it reads from storage) on first use and then shared: callers must not modify
-// what object returns.
+// what object returns. In-process watchers (objectSink) share it too, for as long as they
+// hold it: every informer of wk server's own components keeps these very objects.
 type cachedObject struct {
 	r     *resource
 	key   string

@@ -28,6 +28,13 @@ import (
 // soon as the handler writes its header. The handler's request context ends when the
 // caller's context does, when the caller closes the body, or when the handler returns;
 // closing the body waits for the handler to return.
+//
+// A watch whose events the caller would decode into the API server's own Go type (a
+// Resource[T] watch) takes them as objects instead of JSON: its request context carries the
+// watcher's type check (objectWatchKey, private to this package, so only a Watcher sets it and
+// only this transport reads it), and the ResponseWriter offers TakeWatchObjects and
+// WriteWatchObject, which the API server's watch uses instead of writing JSON. The objects are
+// the API server's cached ones, shared read-only with it and every other watcher.
 
 // inProcessRemoteAddr is the RemoteAddr an in-process request carries: a loopback address
 // with port 0, as no socket exists.
@@ -99,7 +106,9 @@ func (t *inProcessTransport) RoundTrip(req *http.Request) (*http.Response, error
 		ready:  make(chan struct{}),
 		proto:  sreq.Proto,
 		req:    req,
+		ctx:    ctx,
 	}
+	w.accepts, _ = req.Context().Value(objectWatchKey{}).(func(sample any) bool)
 	done := make(chan struct{})
 	// Cancellation (by the caller, or by closing the body) fails the handler's blocked and
 	// later writes and ends the body with the context's error.
@@ -137,7 +146,7 @@ func (t *inProcessTransport) RoundTrip(req *http.Request) (*http.Response, error
 	}
 	// Every answer's body owns the handler's goroutine, even one that may carry no bytes.
 	resp := w.resp
-	resp.Body = &pipeBody{pr: pr, ctx: ctx, cancel: cancel, done: done}
+	resp.Body = &pipeBody{pr: pr, ctx: ctx, cancel: cancel, done: done, objects: w.objects, w: w}
 	return resp, nil
 }
 
@@ -158,12 +167,84 @@ type pipeWriter struct {
 
 	deadline time.Time
 	timer    *time.Timer
+
+	ctx     context.Context       // the handler's request context
+	accepts func(sample any) bool // the watcher's type check, if the caller is a Watcher
+	objects chan objectEvent      // set by TakeWatchObjects; closed when the handler returns
+	objErr  error                 // why the object stream broke, set before objects is closed
+	otimer  *time.Timer           // bounds a WriteWatchObject by the write deadline
 }
+
+// objectWatchKey is the request context key under which a Watcher offers to take events as
+// objects: its value is a func(sample any) bool saying whether objects like sample are of the
+// watcher's type.
+type objectWatchKey struct{}
+
+// objectEvent is one watch event handed over as an object: a shared, read-only object of the
+// watcher's type, or for api.Error a *api.Status.
+type objectEvent struct {
+	typ string
+	obj any
+}
+
+// errObjectStream is a handler's Write after it chose to send a watch's events as objects.
+var errObjectStream = errors.New("in-process watch: bytes written to a stream of objects")
 
 var (
 	_ http.ResponseWriter = (*pipeWriter)(nil)
 	_ http.Flusher        = (*pipeWriter)(nil)
 )
+
+// TakeWatchObjects reports whether the caller takes this watch's events as objects like sample
+// (a new object of the resource), and if so switches the answer to objects: every event must
+// then go to WriteWatchObject, none to Write. It is false for any caller but a Watcher of
+// sample's type, and once the header is written; asking again after true is true.
+func (w *pipeWriter) TakeWatchObjects(sample any) bool {
+	if w.objects != nil {
+		return true
+	}
+	if w.committed || w.accepts == nil || w.head || !w.accepts(sample) {
+		return false
+	}
+	w.objects = make(chan objectEvent)
+	return true
+}
+
+// WriteWatchObject hands one event to the Watcher: typ with obj, which the Watcher and its
+// readers share and must not modify (for api.Error, obj is a *api.Status). It blocks until the
+// Watcher took it, the write deadline passes, or the request ends, as Write does.
+func (w *pipeWriter) WriteWatchObject(typ string, obj any) error {
+	if w.objects == nil {
+		return errors.New("in-process watch: WriteWatchObject without TakeWatchObjects")
+	}
+	if !w.committed {
+		w.commit(http.StatusOK, nil)
+	}
+	var expired <-chan time.Time
+	if !w.deadline.IsZero() {
+		d := time.Until(w.deadline)
+		if d <= 0 {
+			w.objErr = os.ErrDeadlineExceeded
+			return os.ErrDeadlineExceeded
+		}
+		if w.otimer == nil {
+			w.otimer = time.NewTimer(d)
+		} else {
+			w.otimer.Reset(d)
+		}
+		defer w.otimer.Stop()
+		expired = w.otimer.C
+	}
+	select {
+	case w.objects <- objectEvent{typ: typ, obj: obj}:
+		return nil
+	case <-w.ctx.Done():
+		return context.Cause(w.ctx)
+	case <-expired:
+		w.objErr = os.ErrDeadlineExceeded
+		return os.ErrDeadlineExceeded
+	}
+}
 
 func (w *pipeWriter) Header() http.Header { return w.header }
 
@@ -217,6 +298,10 @@ func (w *pipeWriter) Write(p []byte) (int, error) {
 	if !w.bodyOK {
 		return 0, http.ErrBodyNotAllowed
 	}
+	if w.objects != nil {
+		w.objErr = errObjectStream
+		return 0, errObjectStream
+	}
 	if w.deadline.IsZero() {
 		return w.pw.Write(p)
 	}
@@ -261,6 +346,9 @@ func (w *pipeWriter) finish() {
 	if w.timer != nil {
 		w.timer.Stop()
 	}
+	if w.objects != nil {
+		close(w.objects)
+	}
 	w.pw.Close()
 }
 
@@ -271,6 +359,10 @@ func (w *pipeWriter) abort(err error) {
 		w.timer.Stop()
 	}
 	w.pw.CloseWithError(err)
+	if w.objects != nil {
+		w.objErr = err
+		close(w.objects)
+	}
 	if !w.committed {
 		w.committed = true
 		w.err = err
@@ -286,6 +378,19 @@ type pipeBody struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
+
+	objects <-chan objectEvent // a watch's events as objects, or nil for bytes
+	w       *pipeWriter        // for objErr, once objects is closed
+}
+
+// watchObjects returns the channel of a watch's events as objects, closed when the handler
+// returned, and a func giving why the stream broke once it is closed (nil: it ended cleanly).
+// ok is false when the answer is bytes.
+func (b *pipeBody) watchObjects() (events <-chan objectEvent, broke func() error, ok bool) {
+	if b.objects == nil {
+		return nil, nil, false
+	}
+	return b.objects, func() error { return b.w.objErr }, true
 }
 
 func (b *pipeBody) Read(p []byte) (int, error) {

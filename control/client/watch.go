@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -63,7 +64,7 @@ type objectDecoder[T any] func(dec *jsontext.Decoder) (T, error)
 // name used in errors and decode turns an event's object, as raw JSON, into a T.
 func startWatch[T any](ctx context.Context, c *Client, req Request, what string,
 	decode func(json.RawMessage) (T, error)) (*Watcher[T], error) {
-	return startStreamWatch(ctx, c, req, what, rawObjects(decode))
+	return openWatch(ctx, c, req, what, rawObjects(decode), false)
 }
 
 // rawObjects adapts a decode of an object's raw JSON to an objectDecoder.
@@ -79,11 +80,25 @@ func rawObjects[T any](decode func(json.RawMessage) (T, error)) objectDecoder[T]
 }
 
 // startStreamWatch is startWatch with a decode that reads each event's object straight from
-// the stream.
+// the stream into a new T, as the API server decodes its stored objects (Resource[T].Watch).
+// Through an in-process client, a watch of the API server's own Go type takes the watch
+// cache's objects instead of their JSON: the same values, shared read-only.
 func startStreamWatch[T any](ctx context.Context, c *Client, req Request, what string,
 	decode objectDecoder[T]) (*Watcher[T], error) {
+	return openWatch(ctx, c, req, what, decode, true)
+}
+
+// openWatch opens the stream and starts the goroutine that reads it. shared says that decode
+// makes a new T from its JSON as the API server decodes it, so that an in-process client may
+// hand over the server's object instead when it is a T.
+func openWatch[T any](ctx context.Context, c *Client, req Request, what string,
+	decode objectDecoder[T], shared bool) (*Watcher[T], error) {
 	ctx, cancel := context.WithCancel(ctx)
-	body, _, err := c.Stream(ctx, req)
+	sctx := ctx
+	if shared && c.cfg.Handler != nil && reflect.TypeFor[T]().Kind() != reflect.Interface {
+		sctx = context.WithValue(ctx, objectWatchKey{}, isType[T])
+	}
+	body, _, err := c.Stream(sctx, req)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("watch %s: %w", what, err)
@@ -98,10 +113,22 @@ func startStreamWatch[T any](ctx context.Context, c *Client, req Request, what s
 	return w, nil
 }
 
+// isType reports whether v is a T.
+func isType[T any](v any) bool {
+	_, ok := v.(T)
+	return ok
+}
+
 func (w *Watcher[T]) run(ctx context.Context, body io.ReadCloser, what string, decode objectDecoder[T]) {
 	defer close(w.done)
 	defer close(w.events)
 	defer body.Close()
+	if pb, ok := body.(*pipeBody); ok {
+		if events, broke, ok := pb.watchObjects(); ok {
+			w.runObjects(ctx, events, broke, what)
+			return
+		}
+	}
 	dec := api.NewStreamDecoder(body)
 	for {
 		ev, err := readEvent(dec, decode)
@@ -234,6 +261,37 @@ func unexpectedEOF(err error) error {
 	return err
 }
 
+// runObjects is run for an in-process watch whose events come as objects: what readEvent
+// would have decoded from their JSON.
+func (w *Watcher[T]) runObjects(ctx context.Context, events <-chan objectEvent, broke func() error, what string) {
+	for {
+		var oe objectEvent
+		var ok bool
+		select {
+		case oe, ok = <-events:
+		case <-ctx.Done():
+			return
+		}
+		if !ok {
+			if err := broke(); err != nil && ctx.Err() == nil {
+				w.send(ctx, Event[T]{Type: api.Error, Err: fmt.Errorf("watch %s: read stream: %w", what, err)})
+			}
+			return
+		}
+		ev := Event[T]{Type: oe.typ}
+		if oe.typ == api.Error {
+			st, _ := oe.obj.(*api.Status)
+			ev.Err = statusError(st, func() string { return fmt.Sprintf("%T", oe.obj) })
+		} else if ev.Object, ok = oe.obj.(T); !ok {
+			w.send(ctx, Event[T]{Type: api.Error, Err: fmt.Errorf("watch %s: decode %s event: got a %T", what, oe.typ, oe.obj)})
+			return
+		}
+		if !w.send(ctx, ev) {
+			return
+		}
+	}
+}
+
 func (w *Watcher[T]) send(ctx context.Context, ev Event[T]) bool {
 	select {
 	case w.events <- ev:
@@ -246,9 +304,19 @@ func (w *Watcher[T]) send(ctx context.Context, ev Event[T]) bool {
 // watchStatusError decodes the Status of an ERROR event.
 func watchStatusError(raw json.RawMessage) *api.StatusError {
 	var st api.Status
-	if err := json.Unmarshal(raw, &st); err != nil || (st.Code == 0 && st.Reason == "") {
-		return api.InternalError(fmt.Errorf("watch ERROR event without a Status: %s", truncate(raw, 200)))
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return statusError(nil, func() string { return truncate(raw, 200) })
 	}
+	return statusError(&st, func() string { return truncate(raw, 200) })
+}
+
+// statusError is the error of an ERROR event carrying st (nil if it carried none); what
+// describes the event's object for the error of one without a Status.
+func statusError(in *api.Status, what func() string) *api.StatusError {
+	if in == nil || (in.Code == 0 && in.Reason == "") {
+		return api.InternalError(fmt.Errorf("watch ERROR event without a Status: %s", what()))
+	}
+	st := *in
 	if st.Status == "" {
 		st.Status = api.StatusFailure
 	}
