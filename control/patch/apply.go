@@ -301,18 +301,7 @@ func (c *FieldSetCache) recordUpdate(oldObj, newObj []byte, manager string, mana
 			}
 			return decodeObject(b, what)
 		}
-		if len(bytes.TrimSpace(b)) == 0 {
-			return map[string]any{}, nil
-		}
-		v, err := decodeValueStd(b)
-		if err != nil {
-			return nil, fmt.Errorf("decode %s: %w: %w", what, ErrMalformed, err)
-		}
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("decode %s: not a JSON object: %w", what, ErrMalformed)
-		}
-		return m, nil
+		return decodeObjectWith(decodeValueStd, b, what)
 	}
 	nw, err := decode(newObj, "new object")
 	if err != nil {

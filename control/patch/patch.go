@@ -131,10 +131,15 @@ func describeOp(op jsonpatch.Operation) string {
 
 // decodeObject decodes a JSON object with UseNumber. Empty input is {}.
 func decodeObject(b []byte, what string) (map[string]any, error) {
+	return decodeObjectWith(decodeValue, b, what)
+}
+
+// decodeObjectWith is decodeObject with the value decoder given.
+func decodeObjectWith(decode func([]byte) (any, error), b []byte, what string) (map[string]any, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return map[string]any{}, nil
 	}
-	v, err := decodeValue(b)
+	v, err := decode(b)
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w: %w", what, ErrMalformed, err)
 	}
