@@ -110,6 +110,7 @@ type Store struct {
 	client   *clientv3.Client
 	maxValue int
 	log      *slog.Logger
+	leases   *leases
 
 	mu       sync.Mutex
 	closed   bool
@@ -129,6 +130,7 @@ func New(client *clientv3.Client, cfg Config) (*Store, error) {
 		client:   client,
 		maxValue: cfg.MaxValueBytes,
 		log:      cfg.Logger,
+		leases:   newLeases(client),
 		watchers: make(map[*Watcher]struct{}),
 	}, nil
 }
@@ -197,15 +199,18 @@ func (s *Store) Get(ctx context.Context, key string) (KV, error) {
 }
 
 // Create writes value at key if key does not exist, and returns the new revision. It fails
-// with ErrExists if the key exists, ErrTooLarge if value is too large.
-func (s *Store) Create(ctx context.Context, key string, value []byte) (int64, error) {
+// with ErrExists if the key exists, ErrTooLarge if value is too large. WithTTL makes the
+// key expire.
+func (s *Store) Create(ctx context.Context, key string, value []byte, opts ...WriteOption) (int64, error) {
 	if err := s.checkSize("create", key, value); err != nil {
 		return 0, err
 	}
-	resp, err := s.client.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(value))).
-		Commit()
+	resp, err := s.txnWithLease(ctx, buildWriteOptions(opts), func(put ...clientv3.OpOption) (*clientv3.TxnResponse, error) {
+		return s.client.Txn(ctx).
+			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+			Then(clientv3.OpPut(key, string(value), put...)).
+			Commit()
+	})
 	if err != nil {
 		return 0, wrap("create", key, err)
 	}
@@ -227,16 +232,18 @@ func revisionIs(key string, expectRev int64) clientv3.Cmp {
 // Update writes value at key if the key's revision is expectRev, and returns the new
 // revision. expectRev 0 writes whatever the revision. It fails with ErrNotFound if the key
 // does not exist, ErrConflict if its revision is not expectRev, ErrTooLarge if value is too
-// large.
-func (s *Store) Update(ctx context.Context, key string, value []byte, expectRev int64) (int64, error) {
+// large. WithTTL makes the key expire, counting from this write; without it the key stays.
+func (s *Store) Update(ctx context.Context, key string, value []byte, expectRev int64, opts ...WriteOption) (int64, error) {
 	if err := s.checkSize("update", key, value); err != nil {
 		return 0, err
 	}
-	resp, err := s.client.Txn(ctx).
-		If(revisionIs(key, expectRev)).
-		Then(clientv3.OpPut(key, string(value))).
-		Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
-		Commit()
+	resp, err := s.txnWithLease(ctx, buildWriteOptions(opts), func(put ...clientv3.OpOption) (*clientv3.TxnResponse, error) {
+		return s.client.Txn(ctx).
+			If(revisionIs(key, expectRev)).
+			Then(clientv3.OpPut(key, string(value), put...)).
+			Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
+			Commit()
+	})
 	if err != nil {
 		return 0, wrap("update", key, err)
 	}
@@ -283,7 +290,10 @@ func (s *Store) Delete(ctx context.Context, key string, expectRev int64) (KV, in
 // times and must not have side effects. When it returns bytes equal to the current value,
 // nothing is written and the current KV is returned. It fails with ErrNotFound if the key
 // does not exist (or is deleted meanwhile), with tryUpdate's error as is, or ErrTooLarge.
-func (s *Store) GuaranteedUpdate(ctx context.Context, key string, tryUpdate func(cur KV) ([]byte, error)) (KV, error) {
+// WithTTL makes the key expire, counting from the write (a write that changes nothing does
+// not extend its life); without it the key stays.
+func (s *Store) GuaranteedUpdate(ctx context.Context, key string, tryUpdate func(cur KV) ([]byte, error), opts ...WriteOption) (KV, error) {
+	o := buildWriteOptions(opts)
 	cur, err := s.Get(ctx, key)
 	if err != nil {
 		return KV{}, fmt.Errorf("guaranteed update: %w", err)
@@ -299,11 +309,13 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, tryUpdate func
 		if err := s.checkSize("guaranteed update", key, value); err != nil {
 			return KV{}, err
 		}
-		resp, err := s.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(key), "=", cur.Revision)).
-			Then(clientv3.OpPut(key, string(value))).
-			Else(clientv3.OpGet(key)).
-			Commit()
+		resp, err := s.txnWithLease(ctx, o, func(put ...clientv3.OpOption) (*clientv3.TxnResponse, error) {
+			return s.client.Txn(ctx).
+				If(clientv3.Compare(clientv3.ModRevision(key), "=", cur.Revision)).
+				Then(clientv3.OpPut(key, string(value), put...)).
+				Else(clientv3.OpGet(key)).
+				Commit()
+		})
 		if err != nil {
 			return KV{}, wrap("guaranteed update", key, err)
 		}
