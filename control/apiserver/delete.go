@@ -153,7 +153,7 @@ func (s *Server) deleteObject(ctx context.Context, r *resource, ns, name string,
 			if o.dryRun {
 				return withRV(b, kv.Revision), http.StatusOK, nil
 			}
-			rev, err := s.store.Update(ctx, k, b, kv.Revision)
+			rev, err := s.store.Update(ctx, k, b, kv.Revision, s.expiry(r)...)
 			if errors.Is(err, store.ErrConflict) {
 				continue
 			}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wasmkube/wasmkube/control/api"
 	"github.com/wasmkube/wasmkube/control/apiserver"
@@ -203,6 +204,7 @@ func TestConfigValidate(t *testing.T) {
 		{"IPv6 CIDR", apiserver.Config{ServiceCIDR: "fd00::/64"}},
 		{"port range", apiserver.Config{NodePorts: apiserver.PortRange{Min: 40000, Max: 30000}}},
 		{"cache size", apiserver.Config{WatchCacheSize: 1}},
+		{"event TTL", apiserver.Config{EventTTL: -time.Second}},
 	}
 	e := start(t)
 	for _, c := range cases {

@@ -86,7 +86,7 @@ func (s *Server) createObject(ctx context.Context, r *resource, obj api.Object, 
 		if opts.dryRun {
 			return b, nil
 		}
-		rev, err := s.store.Create(ctx, key(r, m.Namespace, m.Name), b)
+		rev, err := s.store.Create(ctx, key(r, m.Namespace, m.Name), b, s.expiry(r)...)
 		if err == nil {
 			return withRV(b, rev), nil
 		}
@@ -512,7 +512,7 @@ func (s *Server) updateObject(ctx context.Context, r *resource, ns, name, sub st
 		if opts.dryRun {
 			return updateResult{body: withRV(b, kv.Revision)}, nil
 		}
-		rev, err := s.store.Update(ctx, k, b, kv.Revision)
+		rev, err := s.store.Update(ctx, k, b, kv.Revision, s.expiry(r)...)
 		if err != nil {
 			s.alloc.release(ctx, alloc)
 			if stale() || errors.Is(err, store.ErrConflict) && !precondition {

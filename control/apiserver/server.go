@@ -42,6 +42,7 @@ const (
 	DefaultMaxObjectBytes   = 1 << 20
 	DefaultWatchCacheSize   = 10000
 	DefaultBookmarkInterval = time.Minute
+	DefaultEventTTL         = time.Hour
 )
 
 // PortRange is an inclusive range of ports.
@@ -67,6 +68,11 @@ type Config struct {
 	WatchCacheSize int
 	// BookmarkInterval is how often watchers that allow bookmarks get one (default 1 min).
 	BookmarkInterval time.Duration
+	// EventTTL is how long an Event lives after its last write (default 1 h, as
+	// kube-apiserver's --event-ttl); etcd then deletes it and watchers see DELETED. It is
+	// rounded up to whole seconds, and an Event may outlive it by up to 5% (at most a
+	// minute), since Events written close together share one etcd lease.
+	EventTTL time.Duration
 	// LogSource serves pods/log; nil answers every log request with 404.
 	LogSource LogSource
 	// Registry serves the module registry's blob endpoints under /registry/, after the
@@ -92,6 +98,9 @@ func (c *Config) Default() {
 	}
 	if c.BookmarkInterval == 0 {
 		c.BookmarkInterval = DefaultBookmarkInterval
+	}
+	if c.EventTTL == 0 {
+		c.EventTTL = DefaultEventTTL
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -121,6 +130,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BookmarkInterval < 0 {
 		return fmt.Errorf("apiserver config: BookmarkInterval %v is negative", c.BookmarkInterval)
+	}
+	if c.EventTTL <= 0 {
+		return fmt.Errorf("apiserver config: EventTTL %v must be positive", c.EventTTL)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wasmkube/wasmkube/control/api"
 	"github.com/wasmkube/wasmkube/control/patch"
+	"github.com/wasmkube/wasmkube/control/store"
 )
 
 // Patch media types.
@@ -100,6 +101,16 @@ func (s *Server) serveCreate(rq *request) error {
 // for these resources.
 func createOnUpdate(r *resource) bool {
 	return r.Resource == "leases" || r.Resource == "endpoints" || r.Resource == "events"
+}
+
+// expiry is the store options every write of an object of r carries: Events (of any group)
+// expire Config.EventTTL after their last write, as in Kubernetes. Every write must carry
+// it, updates included, or the object would stop expiring.
+func (s *Server) expiry(r *resource) []store.WriteOption {
+	if r.Resource == "events" {
+		return []store.WriteOption{store.WithTTL(s.cfg.EventTTL)}
+	}
+	return nil
 }
 
 func (s *Server) serveUpdate(rq *request) error {
