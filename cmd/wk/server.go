@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/wasmkube/wasmkube/control/apiserver"
 	"github.com/wasmkube/wasmkube/control/server"
 )
 
@@ -51,6 +52,7 @@ func newServerCmd(s *streams) *cobra.Command {
 	f.Duration("node-monitor-grace-period", 0, "how long a node may miss lease renewals before it is NotReady (default 40s)")
 	f.Duration("pod-eviction-timeout", -1, "how long a node stays NotReady before its pods are replaced elsewhere (default 5s)")
 	f.String("load-balancer-pool", "127.0.100.0/24", "where LoadBalancer Services get their EXTERNAL-IP (a CIDR)")
+	f.Duration("event-ttl", apiserver.DefaultEventTTL, "how long an Event is kept after its last write, as kube-apiserver's --event-ttl")
 	f.String("log-level", "warn", "debug, info, warn or error")
 	return cmd
 }
@@ -82,6 +84,9 @@ func serverConfig(v *viper.Viper, s *streams) (server.Config, error) {
 		if cfg.LoadBalancerPool, err = netip.ParsePrefix(pool); err != nil {
 			return server.Config{}, fmt.Errorf("--load-balancer-pool %q: want a CIDR such as 127.0.100.0/24", pool)
 		}
+	}
+	if cfg.EventTTL = v.GetDuration("event-ttl"); cfg.EventTTL <= 0 {
+		return server.Config{}, fmt.Errorf("--event-ttl %q: want a positive duration such as 1h", v.GetString("event-ttl"))
 	}
 	cfg.Logger = log
 	return cfg, cfg.Validate()

@@ -56,6 +56,9 @@ type Config struct {
 	PodEvictionTimeout *time.Duration
 	// LoadBalancerPool is where LoadBalancer Services get their addresses (127.0.100.0/24).
 	LoadBalancerPool netip.Prefix
+	// EventTTL is how long an Event lives after its last write (1h, kube-apiserver's
+	// --event-ttl); etcd then deletes it.
+	EventTTL time.Duration
 	// CompactInterval is how often etcd history is compacted (5m).
 	CompactInterval time.Duration
 	// UnsafeNoFsync disables etcd fsync: tests and benchmarks only; acknowledged writes may be
@@ -100,6 +103,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PodEvictionTimeout != nil && *c.PodEvictionTimeout < 0 {
 		return fmt.Errorf("server config: pod-eviction-timeout %v must not be negative", *c.PodEvictionTimeout)
+	}
+	if c.EventTTL < 0 {
+		return fmt.Errorf("server config: event-ttl %v must be positive (0 means %v)", c.EventTTL, apiserver.DefaultEventTTL)
 	}
 	return nil
 }
@@ -197,6 +203,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Store:     s.store,
 		Registry:  registry.Handler(blobs),
 		LogSource: &s.logs,
+		EventTTL:  cfg.EventTTL,
 		Tokens: map[string]apiserver.User{
 			s.bundle.AdminToken: {Name: "admin", Groups: []string{"system:masters"}},
 			s.bundle.JoinToken:  {Name: "system:bootstrap:runner", Groups: []string{"system:bootstrappers", "system:nodes"}},

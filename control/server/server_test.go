@@ -110,6 +110,7 @@ func TestConfigValidate(t *testing.T) {
 		{"no data dir", Config{APIAddr: "127.0.0.1:0"}, false},
 		{"bad addr", Config{DataDir: "/tmp/x", APIAddr: "localhost"}, false},
 		{"negative grace", Config{DataDir: "/tmp/x", APIAddr: "127.0.0.1:0", NodeMonitorGracePeriod: -1}, false},
+		{"negative event TTL", Config{DataDir: "/tmp/x", APIAddr: "127.0.0.1:0", EventTTL: -time.Second}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.cfg
@@ -210,4 +211,41 @@ func TestClientIsInProcess(t *testing.T) {
 	for range w.Events() {
 	}
 	w.Stop()
+}
+
+// TestEventTTLReachesTheAPIServer: an Event written through a server with a short EventTTL
+// is gone after it.
+func TestEventTTLReachesTheAPIServer(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.APIAddr = "127.0.0.1:0"
+	cfg.UnsafeNoFsync = true
+	cfg.Controllers = false
+	cfg.EventTTL = time.Second
+	s, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(t, s) })
+	ctx := context.Background()
+	events := client.Events(s.Client()).Namespace("default")
+	if _, err := events.Create(ctx, &api.Event{
+		ObjectMeta:     api.ObjectMeta{Name: "short"},
+		InvolvedObject: api.ObjectReference{Kind: "Pod", Namespace: "default", Name: "p"},
+		Reason:         "Tested", Type: api.EventNormal,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, err := events.Get(ctx, "short")
+		if api.CodeOf(err) == 404 {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the event outlived its TTL by 30s")
+		}
+	}
 }
