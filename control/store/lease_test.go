@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -199,5 +200,58 @@ func TestTTLWriteAfterReusedLeaseIsRevoked(t *testing.T) {
 	}
 	if leaseOf(t, s, b) == 0 {
 		t.Errorf("%s has no lease", b)
+	}
+}
+
+func TestLeaseReuseEnds(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	now := time.Now()
+	s.leases.now = func() time.Time { return now }
+	const ttl = 20 * 60 // a one-minute window
+	first, err := s.leases.get(ctx, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func()
+		fresh bool
+	}{
+		{"within the window", func() { now = now.Add(59 * time.Second) }, false},
+		{"after the window", func() { now = now.Add(2 * time.Second) }, true},
+		{"lease full", func() { s.leases.byTTL[ttl].keys = leaseMaxKeys }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.setup()
+			id, err := s.leases.get(ctx, ttl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fresh := id != first; fresh != tc.fresh {
+				t.Errorf("got lease %x after %x: fresh = %v, want %v", id, first, fresh, tc.fresh)
+			}
+			first = id
+		})
+	}
+}
+
+// BenchmarkCreateTTL is BenchmarkCreate/nofsync for keys with a TTL: with reuse (1h) a
+// write costs what one without TTL does; without (10s, under the 20s that earns a window)
+// each write also grants a lease.
+func BenchmarkCreateTTL(b *testing.B) {
+	for _, ttl := range []time.Duration{time.Hour, 10 * time.Second} {
+		b.Run(fmt.Sprint("ttl=", ttl), func(b *testing.B) {
+			s := benchStore(b, true)
+			ctx := context.Background()
+			i := 0
+			for b.Loop() {
+				if _, err := s.Create(ctx, Key("events", "default", fmt.Sprint("e", i)), benchValue, WithTTL(ttl)); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+		})
 	}
 }
