@@ -3,6 +3,7 @@ package nodelifecycle_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,8 +24,16 @@ func TestSilentNodeIsReplaced(t *testing.T) {
 	c := controllertest.Client(t, a)
 	ctx := context.Background()
 	renew := 100 * time.Millisecond
+	// node-a binds first and node-b only once node-a holds pods or has stopped: two binders
+	// racing could put all six on node-b, and the test needs pods on node-a to replace.
+	var aStopped atomic.Bool
+	holdsPods := func(node string) bool {
+		list, err := client.Pods(c).Namespace("default").List(ctx, client.ListOptions{FieldSelector: "spec.nodeName=" + node, Limit: 1})
+		return err == nil && len(list.Items) > 0
+	}
 	runnerA := controllertest.StartRunner(t, c, controllertest.RunnerConfig{Node: "node-a", Bind: true, Renew: renew})
-	controllertest.StartRunner(t, c, controllertest.RunnerConfig{Node: "node-b", Bind: true, Renew: renew})
+	controllertest.StartRunner(t, c, controllertest.RunnerConfig{Node: "node-b", Bind: true, Renew: renew,
+		BindIf: func(*api.Pod) bool { return aStopped.Load() || holdsPods("node-a") }})
 
 	inf := controller.NewInformers(c)
 	rsc, err := replicaset.New(replicaset.Config{Client: c, Informers: inf})
@@ -72,6 +81,7 @@ func TestSilentNodeIsReplaced(t *testing.T) {
 		return m["node-a"]+m["node-b"] == 6 && m["node-a"] > 0, s
 	})
 
+	aStopped.Store(true)
 	runnerA.Stop()
 	nodeReady := func(name string) (api.ConditionStatus, string) {
 		n, err := client.Nodes(c).Get(ctx, name)

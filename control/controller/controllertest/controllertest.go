@@ -60,6 +60,10 @@ type RunnerConfig struct {
 	Node string
 	// Bind binds unscheduled pods to Node (a stand-in for the scheduler).
 	Bind bool
+	// BindIf, when set, chooses which unscheduled pods a binding runner binds now; a pod it
+	// declines is tried again after a back-off, so that a test can hand pods to its runners
+	// in a fixed way instead of letting them race.
+	BindIf func(*api.Pod) bool
 	// Renew, when positive, creates the Node object and renews its Lease in kube-node-lease
 	// this often.
 	Renew time.Duration
@@ -200,6 +204,9 @@ func (r *Runner) Reconcile(ctx context.Context, key string) error {
 		}
 		return nil
 	case p.Spec.NodeName == "" && r.cfg.Bind:
+		if r.cfg.BindIf != nil && !r.cfg.BindIf(p) {
+			return fmt.Errorf("runner %s: pod %s is not to be bound here yet", r.cfg.Node, key)
+		}
 		err := pods.Bind(ctx, &api.Binding{ObjectMeta: api.ObjectMeta{Name: name, Namespace: ns},
 			Target: api.ObjectReference{Kind: "Node", Name: r.cfg.Node}})
 		if err != nil && !api.IsConflict(err) && !api.IsNotFound(err) {
