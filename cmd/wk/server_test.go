@@ -21,22 +21,7 @@ func TestServerFlagEventTTL(t *testing.T) {
 		{"not a duration", "WK_EVENT_TTL=soon", "", 0, "--event-ttl \"soon\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if k, v, ok := strings.Cut(tc.env, "="); ok {
-				t.Setenv(k, v)
-			}
-			cmd := newServerCmd(&streams{})
-			cmd.Flags().String("config", "", "") // a persistent flag of the root in real use
-			args := []string{"--data-dir", t.TempDir()}
-			if tc.flag != "" {
-				args = append(args, tc.flag)
-			}
-			if err := cmd.ParseFlags(args); err != nil {
-				t.Fatal(err)
-			}
-			v, err := settings(cmd)
-			if err != nil {
-				t.Fatal(err)
-			}
+			v := serverSettings(t, tc.env, "--data-dir", t.TempDir(), tc.flag)
 			cfg, err := serverConfig(v, &streams{out: io.Discard, err: io.Discard})
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {

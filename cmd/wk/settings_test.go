@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/viper"
 )
 
 // TestSettingsLayering checks the order every option is read in: a flag wins over a WK_*
@@ -24,25 +26,35 @@ func TestSettingsLayering(t *testing.T) {
 		{"dash becomes underscore", "WK_NODE_NAME=from-env", "", "node-name", "from-env"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if k, v, ok := strings.Cut(tc.env, "="); ok {
-				t.Setenv(k, v)
-			}
-			cmd := newServerCmd(&streams{})
-			cmd.Flags().String("config", "", "") // a persistent flag of the root in real use
-			args := []string{"--config", file}
-			if tc.flag != "" {
-				args = append(args, tc.flag)
-			}
-			if err := cmd.ParseFlags(args); err != nil {
-				t.Fatal(err)
-			}
-			v, err := settings(cmd)
-			if err != nil {
-				t.Fatal(err)
-			}
+			v := serverSettings(t, tc.env, "--config", file, tc.flag)
 			if got := v.GetString(tc.key); got != tc.want {
 				t.Fatalf("%s = %q, want %q", tc.key, got, tc.want)
 			}
 		})
 	}
+}
+
+// serverSettings sets env (NAME=value, if not empty), parses args (empty ones skipped) as
+// wk server's flags and returns the settings read from them.
+func serverSettings(t *testing.T, env string, args ...string) *viper.Viper {
+	t.Helper()
+	if k, v, ok := strings.Cut(env, "="); ok {
+		t.Setenv(k, v)
+	}
+	cmd := newServerCmd(&streams{})
+	cmd.Flags().String("config", "", "") // a persistent flag of the root in real use
+	var set []string
+	for _, a := range args {
+		if a != "" {
+			set = append(set, a)
+		}
+	}
+	if err := cmd.ParseFlags(set); err != nil {
+		t.Fatal(err)
+	}
+	v, err := settings(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
