@@ -126,11 +126,10 @@ func New(cfg *Config) (*Client, error) {
 	if cfg == nil || cfg.Server == "" {
 		return nil, fmt.Errorf("new client: %w: server is not set", ErrInvalidConfig)
 	}
-	base, err := url.Parse(cfg.Server)
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("new client: %w: server %q is not an http(s) URL", ErrInvalidConfig, cfg.Server)
+	base, err := parseServer(cfg.Server)
+	if err != nil {
+		return nil, err
 	}
-	base.Path = strings.TrimSuffix(base.Path, "/")
 	creds := &pki.Credentials{
 		Context:       "client",
 		Server:        cfg.Server,
@@ -161,6 +160,21 @@ func New(cfg *Config) (*Client, error) {
 			PingTimeout:     15 * time.Second,
 		},
 	}
+	return newClient(cfg, base, tr), nil
+}
+
+// parseServer parses a Config's Server URL, which must be http(s) with a host.
+func parseServer(server string) (*url.URL, error) {
+	base, err := url.Parse(server)
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+		return nil, fmt.Errorf("new client: %w: server %q is not an http(s) URL", ErrInvalidConfig, server)
+	}
+	base.Path = strings.TrimSuffix(base.Path, "/")
+	return base, nil
+}
+
+// newClient is the Client of cfg at base over the transport rt.
+func newClient(cfg *Config, base *url.URL, rt http.RoundTripper) *Client {
 	ua := cfg.UserAgent
 	if ua == "" {
 		ua = "wasmkube/" + runtime.Version()
@@ -168,11 +182,11 @@ func New(cfg *Config) (*Client, error) {
 	return &Client{
 		cfg:       *cfg,
 		base:      base,
-		http:      &http.Client{Transport: tr}, // no Client.Timeout: it would cut watches
+		http:      &http.Client{Transport: rt}, // no Client.Timeout: it would cut watches
 		token:     cfg.Token,
 		userAgent: ua,
 		timeout:   cfg.Timeout,
-	}, nil
+	}
 }
 
 // Clone returns a new client for the same server and credentials with its own connections,

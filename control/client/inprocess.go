@@ -8,9 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -50,23 +48,11 @@ func newInProcess(cfg *Config) (*Client, error) {
 	if server == "" {
 		server = "http://in-process"
 	}
-	base, err := url.Parse(server)
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("new client: %w: server %q is not an http(s) URL", ErrInvalidConfig, cfg.Server)
+	base, err := parseServer(server)
+	if err != nil {
+		return nil, err
 	}
-	base.Path = strings.TrimSuffix(base.Path, "/")
-	ua := cfg.UserAgent
-	if ua == "" {
-		ua = "wasmkube/" + runtime.Version()
-	}
-	return &Client{
-		cfg:       *cfg,
-		base:      base,
-		http:      &http.Client{Transport: &inProcessTransport{h: cfg.Handler}},
-		token:     cfg.Token,
-		userAgent: ua,
-		timeout:   cfg.Timeout,
-	}, nil
+	return newClient(cfg, base, &inProcessTransport{h: cfg.Handler}), nil
 }
 
 // inProcessTransport is an http.RoundTripper that serves requests with an http.Handler.
