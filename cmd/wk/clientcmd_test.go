@@ -8,13 +8,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wasmkube/wasmkube/control/client"
 	"github.com/wasmkube/wasmkube/control/clustertest"
 	"github.com/wasmkube/wasmkube/control/pki"
+	"github.com/wasmkube/wasmkube/wasm/wasmtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ with the current output")
@@ -83,28 +83,10 @@ func (tc *testCluster) file(t *testing.T, name, content string) string {
 	return p
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // bgCommand is a wk command running in the background (get -w, rollout status, delete
 // waiting for finalizers).
 type bgCommand struct {
-	out, err *syncBuffer
+	out, err *wasmtest.Buffer
 	done     chan struct{} // closed when the command has returned
 	result   error         // what it returned; read after done
 	cancel   context.CancelFunc
@@ -114,7 +96,7 @@ type bgCommand struct {
 func (tc *testCluster) startWK(t *testing.T, args ...string) *bgCommand {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &bgCommand{out: &syncBuffer{}, err: &syncBuffer{}, done: make(chan struct{}), cancel: cancel}
+	b := &bgCommand{out: &wasmtest.Buffer{}, err: &wasmtest.Buffer{}, done: make(chan struct{}), cancel: cancel}
 	s := &streams{in: strings.NewReader(""), out: b.out, err: b.err}
 	root := newRoot(s)
 	root.SetArgs(append([]string{"--kubeconfig", tc.kubeconfig}, args...))

@@ -1,7 +1,6 @@
 package hollow_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"github.com/wasmkube/wasmkube/control/clustertest"
 	"github.com/wasmkube/wasmkube/runner/hollow"
 	"github.com/wasmkube/wasmkube/runner/node"
+	"github.com/wasmkube/wasmkube/wasm/wasmtest"
 )
 
 // waitTimeout bounds every poll; it is a deadline for a stuck test, not a timing assertion.
@@ -32,28 +32,10 @@ func newClient(tb testing.TB, a *clustertest.API) *client.Client {
 	return c
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // running is a Runner started by a test; stop ends it and waits for Run to return.
 type running struct {
 	r    *hollow.Runner
-	logs *syncBuffer
+	logs *wasmtest.Buffer
 	stop func()
 }
 
@@ -68,7 +50,7 @@ func start(tb testing.TB, c *client.Client, cfg hollow.Config) *running {
 	if cfg.LeaseDuration == 0 {
 		cfg.LeaseDuration = 2 * time.Second
 	}
-	logs := &syncBuffer{}
+	logs := &wasmtest.Buffer{}
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	r, err := hollow.New(cfg)
 	if err != nil {
