@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -88,6 +89,89 @@ func BenchmarkCreatePods(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkPodFloor is the least work `wk bench scheduler` asks of this machine for one pod:
+// a user's create over HTTPS, a scheduler's binding served in process, and a runner's status
+// update over HTTPS (unconditional, so it needs no read first), from 32 concurrent pods, with no
+// scheduling decision, no watcher, no node leases and etcd without fsync. Its pods/s bounds what
+// the end-to-end bench can reach here, and cpu-us/pod (the whole process: clients, API server
+// and etcd) is the share of the machine those three writes take.
+func BenchmarkPodFloor(b *testing.B) {
+	// The sub-benchmarks add the writes one at a time, to show what each costs.
+	for steps, name := range []string{"create", "create+binding", "create+binding+status"} {
+		b.Run(name, func(b *testing.B) { benchPodFloor(b, steps+1) })
+	}
+}
+
+func benchPodFloor(b *testing.B, steps int) {
+	e := start(b)
+	var n atomic.Int64
+	var mu sync.Mutex
+	auth := "Bearer " + e.api.Token
+	do := func(c *http.Client, method, path string, body []byte, want int) []byte {
+		req, _ := http.NewRequestWithContext(context.Background(), method, e.api.URL+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			b.Error(err)
+			return nil
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want {
+			b.Errorf("%s %s: %d %s", method, path, resp.StatusCode, out)
+			return nil
+		}
+		return out
+	}
+	cpu0 := cpuTime(b)
+	b.SetParallelism(16) // 16 per core: 32 pods in flight on this 2-core machine
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		mu.Lock()
+		user, runner := e.api.HTTPClient(), e.api.HTTPClient()
+		mu.Unlock()
+		defer user.CloseIdleConnections()
+		defer runner.CloseIdleConnections()
+		for pb.Next() {
+			name := "f-" + strconv.FormatInt(n.Add(1), 10)
+			out := do(user, "POST", podsPath, fmt.Appendf(nil, benchPod, name), http.StatusCreated)
+			var p api.Pod
+			if out == nil || json.Unmarshal(out, &p) != nil {
+				b.Error("create: no pod back")
+				return
+			}
+			if steps < 2 {
+				continue
+			}
+			if code, out := e.serve("POST", podsPath+"/"+name+"/binding", fmt.Appendf(nil, benchBinding, name)); code != http.StatusCreated {
+				b.Errorf("binding %s: %d %s", name, code, out)
+				return
+			}
+			if steps < 3 {
+				continue
+			}
+			p.Status = runningStatus(&p, time.Now())
+			p.ResourceVersion = ""
+			body, _ := json.Marshal(&p)
+			if do(runner, "PUT", podsPath+"/"+name+"/status", body, http.StatusOK) == nil {
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pods/s")
+	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-us/pod")
+}
+
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkWatchFanout writes one pod per iteration while n HTTP watchers follow the pods;
