@@ -185,6 +185,7 @@ type Container struct {
 	WorkingDir      string               `json:"workingDir,omitempty"`
 	Ports           []ContainerPort      `json:"ports,omitempty"`
 	Env             []EnvVar             `json:"env,omitempty"`
+	EnvFrom         []EnvFromSource      `json:"envFrom,omitempty"`
 	Resources       ResourceRequirements `json:"resources,omitempty"`
 	VolumeMounts    []VolumeMount        `json:"volumeMounts,omitempty"`
 	LivenessProbe   *Probe               `json:"livenessProbe,omitempty"`
@@ -207,9 +208,12 @@ type EnvVar struct {
 	ValueFrom *EnvVarSource `json:"valueFrom,omitempty"`
 }
 
-// EnvVarSource takes a value from the pod's own fields (the downward API).
+// EnvVarSource takes a value from the pod's own fields (the downward API), or from a key of a
+// ConfigMap or a Secret; exactly one is set.
 type EnvVarSource struct {
-	FieldRef *ObjectFieldSelector `json:"fieldRef,omitempty"`
+	FieldRef        *ObjectFieldSelector  `json:"fieldRef,omitempty"`
+	ConfigMapKeyRef *ConfigMapKeySelector `json:"configMapKeyRef,omitempty"`
+	SecretKeyRef    *SecretKeySelector    `json:"secretKeyRef,omitempty"`
 }
 
 // ObjectFieldSelector names a field of the pod, such as metadata.name or spec.nodeName.
@@ -232,10 +236,13 @@ type VolumeMount struct {
 	ReadOnly  bool   `json:"readOnly,omitempty"`
 }
 
-// Volume is a pod volume; wasmkube implements emptyDir.
+// Volume is a pod volume: an emptyDir, or the keys of a ConfigMap or a Secret as files;
+// exactly one source is set.
 type Volume struct {
-	Name     string                `json:"name"`
-	EmptyDir *EmptyDirVolumeSource `json:"emptyDir,omitempty"`
+	Name      string                 `json:"name"`
+	EmptyDir  *EmptyDirVolumeSource  `json:"emptyDir,omitempty"`
+	ConfigMap *ConfigMapVolumeSource `json:"configMap,omitempty"`
+	Secret    *SecretVolumeSource    `json:"secret,omitempty"`
 }
 
 // EmptyDirVolumeSource is a scratch directory that lives as long as the pod; medium Memory keeps
