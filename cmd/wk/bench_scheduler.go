@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -42,6 +45,11 @@ type schedulerFigures struct {
 	// to the last bind, per pod: unlike pods_per_s it holds on a machine shared with other
 	// work.
 	CPUMsPerPod float64 `json:"cpu_ms_per_pod"`
+	// RSSMB and HeapMB are this process's resident memory and live Go heap once every pod is
+	// bound: with everything in process, the API server's watch caches, etcd, the scheduler's
+	// snapshot and the hollow nodes holding --pods pods.
+	RSSMB  float64 `json:"rss_mb"`
+	HeapMB float64 `json:"heap_mb"`
 }
 
 type benchSchedulerOptions struct {
@@ -318,6 +326,14 @@ func benchScheduler(ctx context.Context, s *streams, o benchSchedulerOptions) er
 	if st.Decisions > 0 {
 		fig.DecisionUs = float64(st.DecideTime.Nanoseconds()) / float64(st.Decisions) / 1000
 	}
+	if rss, err := procRSSMB(os.Getpid()); err == nil {
+		fig.RSSMB = math.Round(rss*10) / 10
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if f, err := os.Create("/tmp/heap.prof"); err == nil { pprof.WriteHeapProfile(f); f.Close() }
+	fig.HeapMB = math.Round(float64(ms.HeapAlloc)/(1<<20)*10) / 10
 	progress("all %d bound in %.2fs", len(lat), elapsed.Seconds())
 	line, _ := json.Marshal(fig)
 	fmt.Fprintln(s.out, string(line))

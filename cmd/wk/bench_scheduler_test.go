@@ -3,7 +3,7 @@ package main
 import "testing"
 
 func TestBenchScheduler(t *testing.T) {
-	fields := []string{"nodes", "pods", "policies", "bound", "pods_per_s", "p50_ms", "p99_ms", "decision_us", "decisions", "cpu_ms_per_pod"}
+	fields := []string{"nodes", "pods", "policies", "bound", "pods_per_s", "p50_ms", "p99_ms", "decision_us", "decisions", "cpu_ms_per_pod", "rss_mb", "heap_mb"}
 	tests := []struct {
 		name     string
 		policies string
