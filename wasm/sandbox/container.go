@@ -35,7 +35,8 @@ type container struct {
 }
 
 type mount struct {
-	volume   *volume.Volume
+	volume   *volume.Volume // an emptyDir, or nil for files
+	files    *Files
 	path     string
 	readOnly bool
 }

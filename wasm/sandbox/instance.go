@@ -115,6 +115,10 @@ func (c *container) newInstance(ctx context.Context) (*instance, error) {
 	inst.ctx = ctx
 	fsc := wazero.NewFSConfig()
 	for _, m := range c.mounts {
+		if m.files != nil {
+			fsc = fsc.(sysfs.FSConfig).WithSysFSMount(m.files.fsView(), m.path)
+			continue
+		}
 		fsc = fsc.(sysfs.FSConfig).WithSysFSMount(m.volume.FS(m.readOnly, inst.refusedForSpace), m.path)
 	}
 	cfg := c.moduleConfig.WithFSConfig(fsc).WithNanosleep(inst.nanosleep).WithStartFunctions()

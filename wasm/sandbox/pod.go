@@ -29,9 +29,13 @@ const (
 	MediumMemory Medium = "Memory"
 )
 
-// VolumeConfig is one of the pod's emptyDir volumes.
+// VolumeConfig is one of the pod's volumes: an emptyDir, or Files.
 type VolumeConfig struct {
-	Name   string
+	Name string
+	// Files, when set, makes the volume these files (a ConfigMap or Secret volume) instead of an
+	// emptyDir: every mount of it is read-only, whatever the Mount says, Medium and SizeLimit
+	// are not used, and the caller may replace the files while the pod runs (Files.Set).
+	Files  *Files
 	Medium Medium
 	// SizeLimit bounds the bytes in the volume's files; a write past it fails in the guest with
 	// ENOSPC. 0 means none, except that a Memory volume defaults to the sum of the containers'
@@ -140,7 +144,9 @@ func (c *PodConfig) Validate() error {
 			return fmt.Errorf("%s: medium %q: want \"\" or %q", field, v.Medium, MediumMemory)
 		case v.SizeLimit < 0:
 			return fmt.Errorf("%s: sizeLimit %d must not be negative", field, v.SizeLimit)
-		case v.Medium == MediumDisk && c.Dir == "":
+		case v.Files != nil && (v.Medium != MediumDisk || v.SizeLimit != 0):
+			return fmt.Errorf("%s: a Files volume has no medium or sizeLimit", field)
+		case v.Medium == MediumDisk && c.Dir == "" && v.Files == nil:
 			return fmt.Errorf("%s: a disk volume needs the pod's Dir", field)
 		case strings.ContainsAny(v.Name, `/\`) || v.Name == "." || v.Name == "..":
 			return fmt.Errorf("%s: name %q is not a directory name", field, v.Name)
@@ -235,7 +241,12 @@ func (r *Runtime) NewPod(ctx context.Context, cfg PodConfig) (*Pod, error) {
 	}
 	p := &Pod{rt: r, cfg: cfg, byName: map[string]*container{}, ports: map[int]*container{},
 		volumes: map[string]*volume.Volume{}, drained: make(chan struct{})}
+	files := map[string]*Files{}
 	for _, v := range cfg.Volumes {
+		if v.Files != nil {
+			files[v.Name] = v.Files
+			continue
+		}
 		if v.Medium == MediumMemory {
 			p.volumes[v.Name] = volume.InMemory(v.SizeLimit)
 			continue
@@ -249,7 +260,7 @@ func (r *Runtime) NewPod(ctx context.Context, cfg PodConfig) (*Pod, error) {
 	p.ctx, p.kill = context.WithCancel(context.WithoutCancel(ctx))
 	p.cmdCtx, p.stopCmds = context.WithCancel(p.ctx)
 	for i := range cfg.Containers {
-		c := p.newContainer(&cfg.Containers[i])
+		c := p.newContainer(&cfg.Containers[i], files)
 		p.list = append(p.list, c)
 		p.byName[c.name] = c
 		for _, port := range cfg.Containers[i].Ports {
@@ -268,7 +279,7 @@ func (r *Runtime) NewPod(ctx context.Context, cfg PodConfig) (*Pod, error) {
 }
 
 // newContainer builds a container's fixed module configuration.
-func (p *Pod) newContainer(ct *ContainerConfig) *container {
+func (p *Pod) newContainer(ct *ContainerConfig, files map[string]*Files) *container {
 	c := &container{pod: p, name: ct.Name, module: ct.Module, timeout: ct.RequestTimeout,
 		memoryLimit: uint64(ct.MemoryLimitBytes), stderr: lockedWriter(ct.Stderr)}
 	env := []string{"HOSTNAME=" + p.cfg.Name, "POD_NAME=" + p.cfg.Name,
@@ -292,7 +303,8 @@ func (p *Pod) newContainer(ct *ContainerConfig) *container {
 	}
 	c.moduleConfig = mc
 	for _, m := range ct.Mounts {
-		c.mounts = append(c.mounts, mount{volume: p.volumes[m.Volume], path: m.Path, readOnly: m.ReadOnly})
+		c.mounts = append(c.mounts, mount{volume: p.volumes[m.Volume], files: files[m.Volume], path: m.Path,
+			readOnly: m.ReadOnly})
 	}
 	if ct.Module.kind == KindHTTP {
 		c.pool = &pool{c: c, max: ct.MaxInstances, idleTimeout: p.rt.cfg.IdleTimeout, all: map[*instance]struct{}{}}
