@@ -18,6 +18,11 @@ func Default(obj Object) {
 		if o.Status.QOSClass == "" {
 			o.Status.QOSClass = qosClass(&o.Spec)
 		}
+	case *Secret:
+		mergeStringData(o)
+		if o.Type == "" {
+			o.Type = SecretTypeOpaque
+		}
 	case *PriorityClass:
 		if o.PreemptionPolicy == nil {
 			o.PreemptionPolicy = Ptr(PreemptLowerPriority)
@@ -101,6 +106,7 @@ func DefaultPodSpec(s *PodSpec) {
 	if s.DNSPolicy == "" {
 		s.DNSPolicy = DNSClusterFirst
 	}
+	defaultVolumeModes(s.Volumes)
 	for i := range s.Containers {
 		c := &s.Containers[i]
 		if c.ImagePullPolicy == "" {

@@ -59,6 +59,12 @@ func Validate(obj, old Object) FieldErrors {
 		if o.InvolvedObject.Name == "" && o.InvolvedObject.Kind != "" {
 			errs = append(errs, Required("involvedObject.name", ""))
 		}
+	case *ConfigMap:
+		oo, _ := old.(*ConfigMap)
+		errs = validateConfigMap(o, oo)
+	case *Secret:
+		oo, _ := old.(*Secret)
+		errs = validateSecret(o, oo)
 	case *Lease:
 		errs = validateMeta(&o.ObjectMeta, true, labels.IsDNS1123Subdomain)
 		if d := o.Spec.LeaseDurationSeconds; d != nil && *d <= 0 {
@@ -328,13 +334,7 @@ func validatePodSpec(s *PodSpec, p Path) FieldErrors {
 			errs = append(errs, Duplicate(vp.Child("name"), v.Name))
 		}
 		volumes[v.Name] = true
-		if v.EmptyDir == nil {
-			errs = append(errs, Required(vp, "must specify a volume type (wasmkube supports emptyDir)"))
-			continue
-		}
-		if m := v.EmptyDir.Medium; m != "" && m != "Memory" {
-			errs = append(errs, NotSupported(vp.childs("emptyDir", "medium"), m, []string{"", "Memory"}))
-		}
+		errs = append(errs, validateVolumeSource(&s.Volumes[i], vp)...)
 	}
 	if len(s.Containers) == 0 {
 		errs = append(errs, Required(p.Child("containers"), ""))
@@ -388,16 +388,10 @@ func validatePodSpec(s *PodSpec, p Path) FieldErrors {
 				errs = append(errs, InvalidValue(ep.Child("name"), e.Name, msg))
 			}
 			if e.ValueFrom != nil {
-				if e.Value != "" {
-					errs = append(errs, InvalidValue(ep.Child("valueFrom"), "", "may not be specified when `value` is not empty"))
-				}
-				if e.ValueFrom.FieldRef == nil {
-					errs = append(errs, Required(ep.childs("valueFrom", "fieldRef"), "wasmkube supports fieldRef"))
-				} else if !hasString(downwardFields, e.ValueFrom.FieldRef.FieldPath) {
-					errs = append(errs, NotSupported(ep.childs("valueFrom", "fieldRef", "fieldPath"), e.ValueFrom.FieldRef.FieldPath, downwardFields))
-				}
+				errs = append(errs, validateEnvVarSource(e, ep.Child("valueFrom"))...)
 			}
 		}
+		errs = append(errs, validateEnvFrom(c.EnvFrom, cp.Child("envFrom"))...)
 		rp := cp.Child("resources")
 		for _, kind := range []struct {
 			name string

@@ -318,3 +318,20 @@ func objects[T api.Object](items []T) []api.Object {
 	}
 	return out
 }
+
+func configMaps() []*api.ConfigMap {
+	return []*api.ConfigMap{
+		{ObjectMeta: meta("default", "app-config", 3*day, nil),
+			Data: map[string]string{"a": "1", "b": "2"}, BinaryData: map[string][]byte{"logo.png": {0x89}}},
+		{ObjectMeta: meta("default", "empty", 2*time.Hour, nil)},
+	}
+}
+
+func secrets() []*api.Secret {
+	return []*api.Secret{
+		{ObjectMeta: meta("default", "db", 3*day, nil), Type: api.SecretTypeOpaque,
+			Data: map[string][]byte{"user": []byte("u"), "password": []byte("p")}},
+		{ObjectMeta: meta("default", "web-tls", 5*time.Minute, nil), Type: api.SecretTypeTLS,
+			Data: map[string][]byte{"tls.crt": []byte("c"), "tls.key": []byte("k")}},
+	}
+}

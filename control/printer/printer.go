@@ -114,6 +114,10 @@ func printerFor(ri *api.ResourceInfo) kindPrinter {
 		return kindPrinter{serviceColumns, typed(serviceRow)}
 	case api.GroupKind{Kind: "Endpoints"}:
 		return kindPrinter{endpointsColumns, typed(endpointsRow)}
+	case api.GroupKind{Kind: "ConfigMap"}:
+		return kindPrinter{configMapColumns, typed(configMapRow)}
+	case api.GroupKind{Kind: "Secret"}:
+		return kindPrinter{secretColumns, typed(secretRow)}
 	case api.GroupKind{Kind: "Node"}:
 		return kindPrinter{nodeColumns, typed(nodeRow)}
 	case api.GroupKind{Kind: "Namespace"}:

@@ -67,6 +67,8 @@ func kindCases(t *testing.T) []struct {
 		{"namespaces", resource(t, "namespaces"), objects(namespaces())},
 		{"events", resource(t, "events"), objects(events())},
 		{"leases", resource(t, "leases"), objects(leases())},
+		{"configmaps", resource(t, "cm"), objects(configMaps())},
+		{"secrets", resource(t, "secrets"), objects(secrets())},
 		{"modules", &moduleResource, objects(modules())},
 	}
 }
