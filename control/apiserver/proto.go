@@ -36,6 +36,7 @@ const (
 	pInline    // a message of type msg whose fields JSON inlines into the parent
 	pMapString // map<string, string>
 	pMapQty    // map<string, Quantity>
+	pMapBytes  // map<string, bytes>: base64 values in JSON
 	pQty       // resource.Quantity: its string
 	pIntStr    // intstr.IntOrString
 	pTime      // metav1.Time
@@ -58,6 +59,7 @@ func protoSchema() map[string]map[int]pfield {
 	boolean := func(n string) pfield { return pfield{name: n, kind: pBool} }
 	msg := func(n, m string) pfield { return pfield{name: n, kind: pMsg, msg: m} }
 	msgs := func(n, m string) pfield { return pfield{name: n, kind: pMsg, msg: m, repeated: true} }
+	localRef := pfield{name: "localObjectReference", kind: pInline, msg: "LocalObjectReference"}
 	return map[string]map[int]pfield{
 		"TypeMeta": {1: str("apiVersion"), 2: str("kind")},
 		"ObjectMeta": {1: str("name"), 2: str("generateName"), 3: str("namespace"), 4: str("selfLink"),
@@ -85,15 +87,27 @@ func protoSchema() map[string]map[int]pfield {
 		"Container": {1: str("name"), 2: str("image"), 3: strs("command"), 4: strs("args"), 5: str("workingDir"),
 			6: msgs("ports", "ContainerPort"), 7: msgs("env", "EnvVar"), 8: msg("resources", "ResourceRequirements"),
 			9: msgs("volumeMounts", "VolumeMount"), 10: msg("livenessProbe", "Probe"), 11: msg("readinessProbe", "Probe"),
-			14: str("imagePullPolicy"), 22: msg("startupProbe", "Probe")},
-		"ContainerPort":        {1: str("name"), 3: num("containerPort"), 4: str("protocol")},
-		"EnvVar":               {1: str("name"), 2: str("value"), 3: msg("valueFrom", "EnvVarSource")},
-		"EnvVarSource":         {1: msg("fieldRef", "ObjectFieldSelector")},
+			14: str("imagePullPolicy"), 19: msgs("envFrom", "EnvFromSource"), 22: msg("startupProbe", "Probe")},
+		"ContainerPort": {1: str("name"), 3: num("containerPort"), 4: str("protocol")},
+		"EnvVar":        {1: str("name"), 2: str("value"), 3: msg("valueFrom", "EnvVarSource")},
+		"EnvVarSource": {1: msg("fieldRef", "ObjectFieldSelector"), 3: msg("configMapKeyRef", "ConfigMapKeySelector"),
+			4: msg("secretKeyRef", "SecretKeySelector")},
+		"LocalObjectReference": {1: str("name")},
+		"ConfigMapKeySelector": {1: localRef, 2: str("key"), 3: boolean("optional")},
+		"SecretKeySelector":    {1: localRef, 2: str("key"), 3: boolean("optional")},
+		"EnvFromSource":        {1: str("prefix"), 2: msg("configMapRef", "ConfigMapEnvSource"), 3: msg("secretRef", "SecretEnvSource")},
+		"ConfigMapEnvSource":   {1: localRef, 2: boolean("optional")},
+		"SecretEnvSource":      {1: localRef, 2: boolean("optional")},
 		"ObjectFieldSelector":  {1: str("apiVersion"), 2: str("fieldPath")},
 		"ResourceRequirements": {1: {name: "limits", kind: pMapQty}, 2: {name: "requests", kind: pMapQty}},
 		"VolumeMount":          {1: str("name"), 2: boolean("readOnly"), 3: str("mountPath")},
 		"Volume":               {1: str("name"), 2: {name: "volumeSource", kind: pInline, msg: "VolumeSource"}},
-		"VolumeSource":         {2: msg("emptyDir", "EmptyDirVolumeSource")},
+		"VolumeSource": {2: msg("emptyDir", "EmptyDirVolumeSource"), 6: msg("secret", "SecretVolumeSource"),
+			19: msg("configMap", "ConfigMapVolumeSource")},
+		"SecretVolumeSource": {1: str("secretName"), 2: msgs("items", "KeyToPath"), 3: num("defaultMode"), 4: boolean("optional")},
+		"ConfigMapVolumeSource": {1: localRef, 2: msgs("items", "KeyToPath"), 3: num("defaultMode"),
+			4: boolean("optional")},
+		"KeyToPath":            {1: str("key"), 2: str("path"), 3: num("mode")},
 		"EmptyDirVolumeSource": {1: str("medium"), 2: {name: "sizeLimit", kind: pQty}},
 		"Probe": {1: {name: "handler", kind: pInline, msg: "ProbeHandler"}, 2: num("initialDelaySeconds"),
 			3: num("timeoutSeconds"), 4: num("periodSeconds"), 5: num("successThreshold"), 6: num("failureThreshold")},
@@ -130,6 +144,11 @@ func protoSchema() map[string]map[int]pfield {
 
 		"PriorityClass": {1: msg("metadata", "ObjectMeta"), 2: num("value"), 3: boolean("globalDefault"),
 			4: str("description"), 5: str("preemptionPolicy")},
+
+		"ConfigMap": {1: msg("metadata", "ObjectMeta"), 2: {name: "data", kind: pMapString},
+			3: {name: "binaryData", kind: pMapBytes}, 4: boolean("immutable")},
+		"Secret": {1: msg("metadata", "ObjectMeta"), 2: {name: "data", kind: pMapBytes}, 3: str("type"),
+			4: {name: "stringData", kind: pMapString}, 5: boolean("immutable")},
 	}
 }
 
@@ -261,7 +280,7 @@ func (d *protoDecoder) message(data []byte, name, path string) (map[string]any, 
 		case f.repeated:
 			list, _ := out[f.name].([]any)
 			out[f.name] = append(list, val)
-		case f.kind == pMapString || f.kind == pMapQty:
+		case f.kind == pMapString || f.kind == pMapQty || f.kind == pMapBytes:
 			m, _ := out[f.name].(map[string]any)
 			if m == nil {
 				m = map[string]any{}
@@ -346,7 +365,7 @@ func (d *protoDecoder) value(f pfield, wire int, v uint64, b []byte, path string
 			return nil, false, err // the zero time
 		}
 		return time.Unix(secs, int64(nanos)).UTC().Format(time.RFC3339), true, err
-	case pMapString, pMapQty:
+	case pMapString, pMapQty, pMapBytes:
 		var key string
 		var val any
 		err := eachField(b, func(num, _ int, _ uint64, sb []byte) error {
@@ -354,9 +373,12 @@ func (d *protoDecoder) value(f pfield, wire int, v uint64, b []byte, path string
 			case 1:
 				key = string(sb)
 			case 2:
-				if f.kind == pMapQty {
+				switch f.kind {
+				case pMapQty:
 					val, _ = d.quantity(sb)
-				} else {
+				case pMapBytes:
+					val = base64.StdEncoding.EncodeToString(sb)
+				default:
 					val = string(sb)
 				}
 			}

@@ -64,3 +64,25 @@ func TestProtoToJSON(t *testing.T) {
 		t.Fatalf("a kind other than the path's: %v, want 415", err)
 	}
 }
+
+func TestProtoToJSONConfig(t *testing.T) {
+	meta := pb{}.str(1, "cfg")
+	entry := func(k string, v []byte) pb { return pb{}.str(1, k).bytes(2, v) }
+	cases := []struct {
+		kind, want string
+		raw        pb
+	}{
+		{"ConfigMap", `{"apiVersion":"v1","binaryData":{"b":"AAE="},"data":{"a":"x"},"immutable":true,"kind":"ConfigMap","metadata":{"name":"cfg"}}`,
+			pb{}.bytes(1, meta).bytes(2, entry("a", []byte("x"))).bytes(3, entry("b", []byte{0, 1})).varint(4, 1)},
+		{"Secret", `{"apiVersion":"v1","data":{"k":"c2VjcmV0"},"kind":"Secret","metadata":{"name":"cfg"},"stringData":{"s":"plain"},"type":"Opaque"}`,
+			pb{}.bytes(1, meta).bytes(2, entry("k", []byte("secret"))).str(3, "Opaque").bytes(4, entry("s", []byte("plain"))).varint(5, 0)},
+	}
+	for _, c := range cases {
+		t.Run(c.kind, func(t *testing.T) {
+			got, err := protoToJSON(envelope(c.kind, "v1", c.raw), map[string]bool{c.kind: true})
+			if err != nil || string(got) != c.want {
+				t.Fatalf("got %s %v\nwant %s", got, err, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,173 @@
+package apiserver_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// kubectls returns the kubectl binaries to test with: the one on PATH, and the versioned
+// kubectl.1.27 and kubectl.1.33 installed beside it, if present.
+func kubectls(t *testing.T) map[string]string {
+	t.Helper()
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("kubectl is not on PATH")
+	}
+	out := map[string]string{"path": kubectl}
+	real, err := filepath.EvalSymlinks(kubectl)
+	if err != nil {
+		return out
+	}
+	for _, v := range []string{"1.27", "1.33"} {
+		if p := filepath.Join(filepath.Dir(real), "kubectl."+v); fileExists(p) {
+			out[v] = p
+		}
+	}
+	return out
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// selfSigned writes a certificate and its key, PEM-encoded, as kubectl create secret tls
+// reads them.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "web"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+const stringDataSecret = `apiVersion: v1
+kind: Secret
+metadata:
+  name: applied
+stringData:
+  password: hunter2
+`
+
+// TestKubectlConfig drives ConfigMaps and Secrets with unmodified kubectls of several
+// versions: the create generators (which send protobuf from 1.32 on), get's columns,
+// describe, apply of a Secret's stringData, and delete.
+func TestKubectlConfig(t *testing.T) {
+	e := start(t)
+	dir := t.TempDir()
+	kubeconfig := e.api.Kubeconfig(t)
+	file := filepath.Join(dir, "app.properties")
+	if err := os.WriteFile(file, []byte("color=blue\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	envFile := filepath.Join(dir, "app.env")
+	if err := os.WriteFile(envFile, []byte("# comment\nA=1\nB=two\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	manifest := filepath.Join(dir, "secret.yaml")
+	if err := os.WriteFile(manifest, []byte(stringDataSecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, key := selfSigned(t, dir)
+	for version, kubectl := range kubectls(t) {
+		t.Run(version, func(t *testing.T) {
+			ns := "v" + strings.ReplaceAll(version, ".", "")
+			run := func(t *testing.T, args ...string) (string, string) {
+				t.Helper()
+				ctx, cancel := context.WithTimeout(context.Background(), patience)
+				defer cancel()
+				cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", kubeconfig, "-n", ns}, args...)...)
+				home := filepath.Join(dir, ns)
+				cmd.Env = append(os.Environ(), "HOME="+home, "KUBECACHEDIR="+filepath.Join(home, "cache"))
+				var stdout, stderr bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				if err := cmd.Run(); err != nil {
+					t.Fatalf("kubectl %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+				}
+				return stdout.String(), stderr.String()
+			}
+			steps := []struct {
+				name     string
+				args     []string
+				stdout   []string // substrings, in order
+				anyOrder bool     // kubectl prints map keys in no order
+			}{
+				{"namespace", []string{"create", "namespace", ns}, []string{"namespace/" + ns + " created"}, false},
+				{"create configmap", []string{"create", "configmap", "cfg", "--from-literal=a=b", "--from-file=" + file, "--from-file=renamed=" + file},
+					[]string{"configmap/cfg created"}, false},
+				{"create configmap from env file", []string{"create", "cm", "env", "--from-env-file=" + envFile}, []string{"configmap/env created"}, false},
+				{"create secret generic", []string{"create", "secret", "generic", "db", "--from-literal=user=admin", "--from-literal=password=hunter2"},
+					[]string{"secret/db created"}, false},
+				{"create secret tls", []string{"create", "secret", "tls", "web", "--cert=" + cert, "--key=" + key}, []string{"secret/web created"}, false},
+				{"create secret docker-registry", []string{"create", "secret", "docker-registry", "reg", "--docker-server=registry.example",
+					"--docker-username=u", "--docker-password=p"}, []string{"secret/reg created"}, false},
+				{"get cm", []string{"get", "cm"}, []string{"NAME", "DATA", "AGE", "cfg", "3", "env", "2"}, false},
+				{"get secret", []string{"get", "secret"}, []string{"NAME", "TYPE", "DATA", "AGE",
+					"db", "Opaque", "2", "reg", "kubernetes.io/dockerconfigjson", "1", "web", "kubernetes.io/tls", "2"}, false},
+				{"get cm,secret", []string{"get", "cm,secret", "-o", "name"}, []string{"configmap/cfg", "configmap/env", "secret/db"}, false},
+				{"configmap data", []string{"get", "cm", "cfg", "-o", "jsonpath={.data.a} {.data.app\\.properties}"}, []string{"b color=blue"}, false},
+				{"describe cm", []string{"describe", "cm", "cfg"}, []string{"Name:", "cfg", "Namespace:", ns, "Data", "a:", "b", "app.properties:", "color=blue"}, true},
+				{"describe secret", []string{"describe", "secret", "db"}, []string{"Name:", "db", "Type:", "Opaque", "Data", "password:  7 bytes", "user:      5 bytes"}, true},
+				{"apply stringData", []string{"apply", "-f", manifest}, []string{"secret/applied created"}, false},
+				{"applied data", []string{"get", "secret", "applied", "-o", "jsonpath={.data.password}"}, []string{"aHVudGVyMg=="}, false},
+				{"server-side apply stringData", []string{"apply", "--server-side", "--force-conflicts", "-f", manifest}, []string{"secret/applied serverside-applied"}, false},
+				{"delete cm", []string{"delete", "cm", "cfg"}, []string{`configmap "cfg" deleted`}, false},
+				{"delete secret", []string{"delete", "secret", "db", "web"}, []string{`secret "db" deleted`, `secret "web" deleted`}, false},
+			}
+			for _, s := range steps {
+				stdout, stderr := run(t, s.args...)
+				rest := stdout
+				for _, want := range s.stdout {
+					i := strings.Index(rest, want)
+					if i < 0 {
+						t.Fatalf("%s: stdout lacks %q (in order):\n%s\nstderr: %s", s.name, want, stdout, stderr)
+					}
+					if !s.anyOrder {
+						rest = rest[i+len(want):]
+					}
+				}
+			}
+			out, _ := run(t, "describe", "secret", "reg")
+			if strings.Contains(out, "registry.example") {
+				t.Errorf("describe secret shows a value:\n%s", out)
+			}
+			out, _ = run(t, "get", "secret", "applied", "-o", "yaml")
+			for _, line := range strings.Split(out, "\n") {
+				if strings.HasPrefix(line, "stringData:") {
+					t.Fatalf("get -o yaml shows stringData:\n%s", out)
+				}
+			}
+		})
+	}
+}
