@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,11 +21,38 @@ func BenchmarkPodStartup(b *testing.B) {
 	m := buildModules(b)
 	cl.startRunner(b, b.TempDir())
 	for _, mod := range []struct{ name, image string }{{"hello", m.hello}, {"minimal", m.minimal}} {
-		b.Run(mod.name, func(b *testing.B) { benchStartup(b, cl, mod.name, mod.image) })
+		b.Run(mod.name, func(b *testing.B) { benchStartup(b, cl, mod.name, mod.image, nil) })
 	}
 }
 
-func benchStartup(b *testing.B, cl *cluster, prefix, image string) {
+// BenchmarkPodStartupConfigMap is BenchmarkPodStartup for pods without and with a configMap
+// volume of three keys. Each pod has its own ConfigMap, created before the clock starts, so each
+// start includes a new watch of it and its first list.
+func BenchmarkPodStartupConfigMap(b *testing.B) {
+	cl := newCluster(b)
+	m := buildModules(b)
+	cl.startRunner(b, b.TempDir())
+	cms := client.For[*api.ConfigMap](cl.c, "configmaps").Namespace("default")
+	for _, mod := range []struct{ name, image string }{{"hello", m.hello}, {"minimal", m.minimal}} {
+		b.Run(mod.name+"/none", func(b *testing.B) { benchStartup(b, cl, mod.name+"-none", mod.image, nil) })
+		b.Run(mod.name+"/configmap", func(b *testing.B) {
+			benchStartup(b, cl, mod.name+"-cm", mod.image, func(p *api.Pod) {
+				_, err := cms.Create(context.Background(), &api.ConfigMap{ObjectMeta: api.ObjectMeta{Name: p.Name},
+					Data: map[string]string{"app.conf": strings.Repeat("x", 1000), "level": "debug", "name": p.Name}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				p.Spec.Volumes = []api.Volume{{Name: "config", ConfigMap: &api.ConfigMapVolumeSource{
+					LocalObjectReference: api.LocalObjectReference{Name: p.Name}}}}
+				p.Spec.Containers[0].VolumeMounts = []api.VolumeMount{{Name: "config", MountPath: "/etc/config"}}
+			})
+		})
+	}
+}
+
+// benchStartup starts pods of image one at a time; change, if set, changes each pod before it
+// is created, outside the measured time.
+func benchStartup(b *testing.B, cl *cluster, prefix, image string, change func(*api.Pod)) {
 	ctx := context.Background()
 	pods := client.Pods(cl.c).Namespace("default")
 	w, err := pods.Watch(ctx, client.ListOptions{})
@@ -33,8 +61,12 @@ func benchStartup(b *testing.B, cl *cluster, prefix, image string) {
 	}
 	defer w.Stop()
 	start := func(name string) time.Duration {
+		p := pod(name, "", api.Container{Name: "c", Image: image, Ports: []api.ContainerPort{{ContainerPort: 8080}}})
+		if change != nil {
+			change(p)
+		}
 		t0 := time.Now()
-		cl.create(b, pod(name, "", api.Container{Name: "c", Image: image, Ports: []api.ContainerPort{{ContainerPort: 8080}}}))
+		cl.create(b, p)
 		for ev := range w.Events() {
 			if ev.Err != nil {
 				b.Fatal(ev.Err)

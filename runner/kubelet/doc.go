@@ -13,6 +13,18 @@
 // probe's result, a back-off timer) are posted to it and handled one at a time, so its state needs
 // no lock. The status is written whenever it changes.
 //
+// # ConfigMaps and Secrets
+//
+// Containers get ConfigMaps and Secrets as the kubelet gives them: env valueFrom and envFrom
+// (envFrom first, env winning; keys that are not variable names skipped with an
+// InvalidEnvironmentVariableNames event), and configMap and secret volumes, read-only, held in
+// memory (sandbox.Files). A missing reference that is not optional keeps the pod waiting
+// (CreateContainerConfigError for env, ContainerCreating with FailedMount events for a volume) and
+// it is tried again after back-off, or at once when the object appears. Each object a pod uses is
+// watched on its own (fieldSelector metadata.name) while a pod of the node uses it, as the
+// kubelet's watch-based manager; while the pod runs, its volumes follow their sources' changes,
+// each swapped whole, and its env does not. Immutable objects are not watched once seen.
+//
 // # A restarted runner
 //
 // A runner that starts finds the pods bound to its node in the informer's first list. Their

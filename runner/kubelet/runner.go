@@ -33,11 +33,13 @@ type Runner struct {
 	pods *client.Resource[*api.Pod]
 
 	// set by Run before anything reads them
-	rt     *sandbox.Runtime
-	images *images
-	runCtx context.Context
-	inf    *informer.Informer[*api.Pod]
-	q      *queue.Queue
+	rt      *sandbox.Runtime
+	images  *images
+	runCtx  context.Context
+	inf     *informer.Informer[*api.Pod]
+	q       *queue.Queue
+	configs *configObjects
+	events  *client.Recorder
 
 	logPort atomic.Int32
 
@@ -123,6 +125,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.images = &images{rt: rt, modules: r.cfg.Modules, files: map[string]fileModule{},
 		named: map[string]*sandbox.Module{}, byDigest: map[string]*sandbox.Module{}}
 	r.runCtx = ctx
+	r.configs = newConfigObjects(ctx, r.cfg.Client)
+	r.events = client.NewRecorder(r.cfg.Client, client.RecorderConfig{Component: "kubelet", Host: r.cfg.NodeName})
+	r.events.Start(ctx)
+	defer r.events.Stop()
 	r.q = queue.New(queue.RealClock{})
 	r.inf = informer.New(r.pods, client.ListOptions{FieldSelector: "spec.nodeName=" + r.cfg.NodeName}, nil)
 	add := func(p *api.Pod) { r.q.Add(informer.KeyOf(p)) }
@@ -141,6 +147,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.q.ShutDown()
 	bg.Wait()
 	r.wg.Wait() // every pod worker saw ctx end and stopped its pod
+	r.configs.wait()
 	return nil
 }
 

@@ -34,6 +34,8 @@ const (
 type ctr struct {
 	spec     api.Container
 	module   *sandbox.Module
+	env      []string          // NAME=value, as resolved for the sandbox
+	vars     map[string]string // for $(NAME) in command and args
 	log      *containerLog
 	logBase  string
 	state    api.ContainerState
@@ -78,6 +80,11 @@ type worker struct {
 	written *api.Pod // as last written
 	lastST  *api.PodStatus
 	pulls   int // failed attempts at resolving images in a row
+	// projected are the pod's ConfigMap and Secret volumes, by name, as the sandbox mounts them.
+	projected map[string]*projected
+	// configWait: the last try to start failed for a ConfigMap or Secret, so a change of one is
+	// worth trying again at once.
+	configWait bool
 }
 
 func newWorker(r *Runner, p *api.Pod) *worker {
@@ -145,6 +152,9 @@ func (w *worker) terminate(grace int64) {
 func (w *worker) run(ctx context.Context) {
 	defer close(w.done)
 	defer w.closeLogs()
+	refs := podRefs(w.currentPod())
+	w.r.configs.register(w, refs)
+	defer w.r.configs.unregister(w, refs)
 	for _, c := range w.ctrs {
 		if !w.r.images.cached(c.spec.Image) {
 			w.writeStatus(ctx) // Pending, ContainerCreating, while the module is fetched and compiled
@@ -195,6 +205,11 @@ func (w *worker) tryStart(ctx context.Context) {
 			return
 		}
 		c.module = m
+	}
+	if !w.resolveConfig(ctx, p) {
+		w.pulls++
+		w.retryStart(ctx, w.r.backoff(w.pulls))
+		return
 	}
 	cfg, err := w.podConfig(p)
 	var sb *sandbox.Pod
@@ -613,6 +628,49 @@ func newerRV(a, b string) bool {
 
 var errPodConfig = errors.New("cannot run pod")
 
+// resolveConfig fills the pod's ConfigMap and Secret volumes and resolves its containers'
+// environments, as the kubelet mounts volumes and then makes each container's environment. On
+// failure it sets the containers' states, records the kubelet's Warning events and returns false:
+// a volume that cannot be filled keeps every container ContainerCreating (FailedMount); a missing
+// reference of an environment makes its container wait with CreateContainerConfigError.
+func (w *worker) resolveConfig(ctx context.Context, p *api.Pod) bool {
+	w.configWait = false
+	vols, err := w.projectVolumes(ctx, p)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		w.configWait = true
+		for _, c := range w.ctrs {
+			c.state = api.ContainerState{Waiting: &api.ContainerStateWaiting{Reason: ReasonContainerCreating}}
+		}
+		w.r.events.Eventf(p, api.EventWarning, ReasonFailedMount, "%v", err)
+		return false
+	}
+	w.projected = vols
+	ok := true
+	for _, c := range w.ctrs {
+		env, vars, err := w.containerEnv(ctx, p, &c.spec)
+		if err == nil {
+			c.env, c.vars = env, vars
+			continue
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		ok = false
+		reason := ReasonCreateContainerError
+		var ce *configError
+		if errors.As(err, &ce) {
+			reason = ReasonCreateContainerConfigError
+			w.configWait = true
+			w.r.events.Eventf(p, api.EventWarning, ReasonFailed, "Error: %v", err)
+		}
+		c.state = api.ContainerState{Waiting: &api.ContainerStateWaiting{Reason: reason, Message: err.Error()}}
+	}
+	return ok
+}
+
 // podConfig builds the sandbox configuration of p, opening the containers' logs.
 func (w *worker) podConfig(p *api.Pod) (sandbox.PodConfig, error) {
 	cfg := sandbox.PodConfig{Name: p.Name, Namespace: p.Namespace, Node: w.r.cfg.NodeName,
@@ -632,8 +690,12 @@ func (w *worker) podConfig(p *api.Pod) (sandbox.PodConfig, error) {
 		cfg.ActiveDeadline = max(cfg.ActiveDeadline, time.Millisecond)
 	}
 	for _, v := range p.Spec.Volumes {
+		if pv := w.projected[v.Name]; pv != nil {
+			cfg.Volumes = append(cfg.Volumes, sandbox.VolumeConfig{Name: v.Name, Files: pv.files})
+			continue
+		}
 		if v.EmptyDir == nil {
-			return cfg, fmt.Errorf("%w: volume %s: only emptyDir volumes are supported", errPodConfig, v.Name)
+			return cfg, fmt.Errorf("%w: volume %s: only emptyDir, configMap and secret volumes are supported", errPodConfig, v.Name)
 		}
 		vc := sandbox.VolumeConfig{Name: v.Name, Medium: sandbox.Medium(v.EmptyDir.Medium)}
 		if v.EmptyDir.SizeLimit != nil {
@@ -653,19 +715,8 @@ func (w *worker) podConfig(p *api.Pod) (sandbox.PodConfig, error) {
 		}
 		spec := c.spec
 		cc := sandbox.ContainerConfig{Name: spec.Name, Module: c.module, Stdout: c.log.stream("stdout"),
-			Stderr: c.log.stream("stderr")}
-		vars := make(map[string]string, len(spec.Env)) // for $(NAME) references, as the kubelet's
-		for _, e := range spec.Env {
-			v := expandVars(e.Value, varMapping(vars)) // an env value sees the entries before it
-			if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
-				var err error
-				if v, err = w.fieldRef(p, e.ValueFrom.FieldRef.FieldPath); err != nil {
-					return cfg, fmt.Errorf("%w: container %s: env %s: %w", errPodConfig, spec.Name, e.Name, err)
-				}
-			}
-			vars[e.Name] = v
-			cc.Env = append(cc.Env, e.Name+"="+v)
-		}
+			Stderr: c.log.stream("stderr"), Env: c.env}
+		vars := c.vars
 		if len(spec.Command) > 0 {
 			for _, a := range spec.Command[1:] {
 				cc.Args = append(cc.Args, expandVars(a, varMapping(vars)))
