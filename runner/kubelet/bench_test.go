@@ -26,8 +26,8 @@ func BenchmarkPodStartup(b *testing.B) {
 }
 
 // BenchmarkPodStartupConfigMap is BenchmarkPodStartup for pods without and with a configMap
-// volume of three keys. Each pod has its own ConfigMap, created before the clock starts, so each
-// start includes a new watch of it and its first list.
+// volume of three keys, created before the clock starts: each pod its own ConfigMap (each start
+// includes a new watch of it and its first list), or one ConfigMap all pods share (watched once).
 func BenchmarkPodStartupConfigMap(b *testing.B) {
 	cl := newCluster(b)
 	m := buildModules(b)
@@ -35,18 +35,28 @@ func BenchmarkPodStartupConfigMap(b *testing.B) {
 	cms := client.For[*api.ConfigMap](cl.c, "configmaps").Namespace("default")
 	for _, mod := range []struct{ name, image string }{{"hello", m.hello}, {"minimal", m.minimal}} {
 		b.Run(mod.name+"/none", func(b *testing.B) { benchStartup(b, cl, mod.name+"-none", mod.image, nil) })
-		b.Run(mod.name+"/configmap", func(b *testing.B) {
-			benchStartup(b, cl, mod.name+"-cm", mod.image, func(p *api.Pod) {
-				_, err := cms.Create(context.Background(), &api.ConfigMap{ObjectMeta: api.ObjectMeta{Name: p.Name},
-					Data: map[string]string{"app.conf": strings.Repeat("x", 1000), "level": "debug", "name": p.Name}})
-				if err != nil {
-					b.Fatal(err)
-				}
-				p.Spec.Volumes = []api.Volume{{Name: "config", ConfigMap: &api.ConfigMapVolumeSource{
-					LocalObjectReference: api.LocalObjectReference{Name: p.Name}}}}
-				p.Spec.Containers[0].VolumeMounts = []api.VolumeMount{{Name: "config", MountPath: "/etc/config"}}
+		for _, shared := range []bool{false, true} {
+			name := "configmap"
+			if shared {
+				name = "configmap-shared"
+			}
+			b.Run(mod.name+"/"+name, func(b *testing.B) {
+				benchStartup(b, cl, mod.name+"-"+name, mod.image, func(p *api.Pod) {
+					cm := p.Name
+					if shared {
+						cm = "shared"
+					}
+					_, err := cms.Create(context.Background(), &api.ConfigMap{ObjectMeta: api.ObjectMeta{Name: cm},
+						Data: map[string]string{"app.conf": strings.Repeat("x", 1000), "level": "debug", "name": cm}})
+					if err != nil && !api.IsAlreadyExists(err) {
+						b.Fatal(err)
+					}
+					p.Spec.Volumes = []api.Volume{{Name: "config", ConfigMap: &api.ConfigMapVolumeSource{
+						LocalObjectReference: api.LocalObjectReference{Name: cm}}}}
+					p.Spec.Containers[0].VolumeMounts = []api.VolumeMount{{Name: "config", MountPath: "/etc/config"}}
+				})
 			})
-		})
+		}
 	}
 }
 
