@@ -19,9 +19,9 @@ import (
 
 func newCreateCmd(s *streams) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "create (deployment | namespace) NAME",
+		Use:   "create (deployment | namespace | configmap | secret) NAME",
 		Short: "Create a resource from the command line",
-		Long:  "Create a deployment or a namespace from flags, in the shape kubectl creates them. Use apply for manifests.",
+		Long:  "Create a deployment, a namespace, a config map or a secret from flags, in the shape kubectl creates them. Use apply for manifests.",
 	}
 	dep := &cobra.Command{
 		Use:     "deployment NAME --image=MODULE [--replicas=N] [--port=PORT]",
@@ -49,7 +49,7 @@ module.`,
 		RunE:    clientAction(s, runCreateNamespace),
 	}
 	addCreateOutputFlags(ns)
-	cmd.AddCommand(dep, ns)
+	cmd.AddCommand(dep, ns, newCreateConfigMapCmd(s), newCreateSecretCmd(s))
 	return cmd
 }
 

@@ -2,7 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/wasmkube/wasmkube/control/api"
 	"github.com/wasmkube/wasmkube/control/client"
@@ -86,6 +96,129 @@ func TestCreate(t *testing.T) {
 		{"expose without ports", []string{"expose", "deploy", "hello2"}, "Error from server (NotFound): deployments.apps \"hello2\" not found\n"},
 		{"expose bad type", []string{"expose", "deploy", "hello", "--port=81", "--name=h2", "--type=ExternalName"},
 			"error: invalid service type \"ExternalName\": wasmkube supports ClusterIP, NodePort and LoadBalancer\n"},
+	}
+	for _, tt := range errs {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tc.wk(t, "", tt.args...)
+			if r.code != 1 || len(r.err) < len(tt.wantErr) || r.err[:len(tt.wantErr)] != tt.wantErr {
+				t.Errorf("exit %d, stderr %q, want it to start with %q", r.code, r.err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// writeKeyPair writes a self-signed certificate and its key as PEM files.
+func writeKeyPair(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "web"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	writeFile(t, certFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	writeFile(t, keyFile, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb})))
+	return certFile, keyFile
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCreateConfig creates config maps and secrets from every kind of source, as kubectl
+// create configmap and create secret generic|tls do.
+func TestCreateConfig(t *testing.T) {
+	tc := startCluster(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	props := filepath.Join(dir, "app.properties")
+	writeFile(t, props, "color=blue\n")
+	conf := filepath.Join(dir, "conf")
+	if err := os.Mkdir(conf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(conf, "a.txt"), "A")
+	writeFile(t, filepath.Join(conf, "logo.bin"), "\xff\xfe")
+	envFile := filepath.Join(dir, "app.env")
+	writeFile(t, envFile, "\xef\xbb\xbf# settings\n\nMODE=fast\n  LIST=a,b\nFROM_ENV\n")
+	t.Setenv("FROM_ENV", "inherited")
+	cert, key := writeKeyPair(t, dir)
+
+	outputs := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"configmap", []string{"create", "configmap", "app", "--from-literal=greeting=hello, world", "--from-file=" + props,
+			"--from-file=renamed=" + props, "--from-file=" + conf}, "configmap/app created\n"},
+		{"configmap from env file", []string{"create", "cm", "env", "--from-env-file=" + envFile}, "configmap/env created\n"},
+		{"secret generic", []string{"create", "secret", "generic", "db", "--from-literal=user=admin", "--from-file=password=" + props},
+			"secret/db created\n"},
+		{"secret generic typed", []string{"create", "secret", "generic", "auth", "--type=kubernetes.io/basic-auth", "--from-literal=username=u"},
+			"secret/auth created\n"},
+		{"secret tls", []string{"create", "secret", "tls", "web", "--cert=" + cert, "--key=" + key}, "secret/web created\n"},
+		{"dry run", []string{"create", "cm", "dry", "--from-literal=a=b", "--dry-run=server"}, "configmap/dry created (server dry run)\n"},
+	}
+	for _, tt := range outputs {
+		t.Run(tt.name, func(t *testing.T) {
+			if out := tc.mustWK(t, tt.args...); out != tt.want {
+				t.Errorf("stdout %q, want %q", out, tt.want)
+			}
+		})
+	}
+	cm, err := client.For[*api.ConfigMap](tc.c, "configmaps").Namespace("default").Get(ctx, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cm.Data) != 4 || cm.Data["greeting"] != "hello, world" || cm.Data["app.properties"] != "color=blue\n" ||
+		cm.Data["renamed"] != "color=blue\n" || cm.Data["a.txt"] != "A" || string(cm.BinaryData["logo.bin"]) != "\xff\xfe" {
+		t.Errorf("configmap = %+v", cm)
+	}
+	env, err := client.For[*api.ConfigMap](tc.c, "configmaps").Namespace("default").Get(ctx, "env")
+	if err != nil || len(env.Data) != 3 || env.Data["MODE"] != "fast" || env.Data["LIST"] != "a,b" || env.Data["FROM_ENV"] != "inherited" {
+		t.Errorf("configmap from env file: %v %+v", err, env)
+	}
+	db, err := client.For[*api.Secret](tc.c, "secrets").Namespace("default").Get(ctx, "db")
+	if err != nil || db.Type != api.SecretTypeOpaque || string(db.Data["user"]) != "admin" || string(db.Data["password"]) != "color=blue\n" {
+		t.Errorf("secret generic: %v %+v", err, db)
+	}
+	web, err := client.For[*api.Secret](tc.c, "secrets").Namespace("default").Get(ctx, "web")
+	if err != nil || web.Type != api.SecretTypeTLS || len(web.Data["tls.crt"]) == 0 || len(web.Data["tls.key"]) == 0 {
+		t.Errorf("secret tls: %v %+v", err, web)
+	}
+	golden(t, "create/configmap-dry-run.txt", tc.mustWK(t, "create", "configmap", "dry", "--from-literal=a=b", "--dry-run=client", "-o", "yaml"))
+	golden(t, "get/configmaps-secrets.txt", tc.mustWK(t, "get", "cm,secret"))
+
+	errs := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"bad literal key", []string{"create", "cm", "x", "--from-literal=a b=c"}, "error: \"a b\" is not a valid key name for a ConfigMap: "},
+		{"literal without value", []string{"create", "cm", "x", "--from-literal=ab"}, "error: invalid literal source ab, expected key=value\n"},
+		{"duplicate key", []string{"create", "secret", "generic", "x", "--from-literal=a=1", "--from-literal=a=2"},
+			"error: cannot add key \"a\", another key by that name already exists in Secret \"x\"\n"},
+		{"missing file", []string{"create", "cm", "x", "--from-file=" + filepath.Join(dir, "nope")}, "error: error reading "},
+		{"named directory", []string{"create", "cm", "x", "--from-file=k=" + conf}, "error: cannot give a key name for a directory path\n"},
+		{"env file with literal", []string{"create", "cm", "x", "--from-env-file=" + envFile, "--from-literal=a=b"},
+			"error: from-env-file cannot be combined with from-file or from-literal\n"},
+		{"tls without key", []string{"create", "secret", "tls", "x", "--cert=" + cert}, "error: required flag(s) \"cert\", \"key\" not set\n"},
+		{"tls mismatched", []string{"create", "secret", "tls", "x", "--cert=" + cert, "--key=" + props}, "error: failed to load key pair "},
+		{"server refuses type", []string{"create", "secret", "generic", "x", "--type=kubernetes.io/tls", "--from-literal=tls.crt=c"},
+			"The Secret \"x\" is invalid: data[tls.key]: Required value"},
+		{"exists", []string{"create", "cm", "app"}, "Error from server (AlreadyExists): configmaps \"app\" already exists\n"},
 	}
 	for _, tt := range errs {
 		t.Run(tt.name, func(t *testing.T) {

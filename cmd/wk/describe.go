@@ -177,6 +177,10 @@ func (d *describer) describe(ctx context.Context, ri *api.ResourceInfo, raw json
 			return "", fmt.Errorf("decode namespace: %w", err)
 		}
 		return d.namespace(&n), nil
+	case api.GroupKind{Kind: "ConfigMap"}:
+		return d.configMap(ctx, raw)
+	case api.GroupKind{Kind: "Secret"}:
+		return d.secret(raw)
 	}
 	return d.generic(ctx, ri, raw)
 }

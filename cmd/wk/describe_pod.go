@@ -152,12 +152,25 @@ func (d *describer) containers(p *prefixWriter, label string, cs []api.Container
 				p.write(2, "%s:\t%s\n", pr.name, describeProbe(pr.probe))
 			}
 		}
+		if len(c.EnvFrom) > 0 {
+			envFrom(p, c.EnvFrom)
+		}
 		if len(c.Env) == 0 {
 			p.write(2, "Environment:\t<none>\n")
 		} else {
 			p.write(2, "Environment:\n")
 		}
 		for _, e := range c.Env {
+			if vf := e.ValueFrom; vf != nil && vf.SecretKeyRef != nil {
+				r := vf.SecretKeyRef
+				p.write(3, "%s:\t<set to the key '%s' in secret '%s'>\tOptional: %t\n", e.Name, r.Key, r.Name, api.Deref(r.Optional, false))
+				continue
+			}
+			if vf := e.ValueFrom; vf != nil && vf.ConfigMapKeyRef != nil {
+				r := vf.ConfigMapKeyRef
+				p.write(3, "%s:\t<set to the key '%s' of config map '%s'>\tOptional: %t\n", e.Name, r.Key, r.Name, api.Deref(r.Optional, false))
+				continue
+			}
 			if e.ValueFrom == nil || e.ValueFrom.FieldRef == nil {
 				for i, s := range strings.Split(e.Value, "\n") {
 					if i == 0 {
@@ -279,8 +292,35 @@ func volumes(p *prefixWriter, vs []api.Volume, space string) {
 			p.write(2, "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)\n"+
 				"    Medium:\t%v\n"+
 				"    SizeLimit:\t%v\n", v.EmptyDir.Medium, limit)
+		case v.Secret != nil:
+			p.write(2, "Type:\tSecret (a volume populated by a Secret)\n"+
+				"    SecretName:\t%v\n"+
+				"    Optional:\t%v\n", v.Secret.SecretName, api.Deref(v.Secret.Optional, false))
+		case v.ConfigMap != nil:
+			p.write(2, "Type:\tConfigMap (a volume populated by a ConfigMap)\n"+
+				"    Name:\t%v\n"+
+				"    Optional:\t%v\n", v.ConfigMap.Name, api.Deref(v.ConfigMap.Optional, false))
 		default:
 			p.write(2, "<unknown>\n")
+		}
+	}
+}
+
+// envFrom is kubectl's describeContainerEnvFrom.
+func envFrom(p *prefixWriter, list []api.EnvFromSource) {
+	p.write(2, "Environment Variables from:\n")
+	for _, e := range list {
+		from, name, optional := "", "", false
+		switch {
+		case e.ConfigMapRef != nil:
+			from, name, optional = "ConfigMap", e.ConfigMapRef.Name, api.Deref(e.ConfigMapRef.Optional, false)
+		case e.SecretRef != nil:
+			from, name, optional = "Secret", e.SecretRef.Name, api.Deref(e.SecretRef.Optional, false)
+		}
+		if e.Prefix == "" {
+			p.write(3, "%s\t%s\tOptional: %t\n", name, from, optional)
+		} else {
+			p.write(3, "%s\t%s with prefix '%s'\tOptional: %t\n", name, from, e.Prefix, optional)
 		}
 	}
 }

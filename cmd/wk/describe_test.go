@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,5 +87,56 @@ func seedCrashingPod(t *testing.T, tc *testCluster) {
 		ReportingController: "runner", FirstTimestamp: then, LastTimestamp: api.NewTime(time.Now().Add(-5 * time.Second)), Count: 7}
 	if _, err := client.Events(tc.c).Namespace("shop").Create(ctx, ev); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDescribeConfig describes config maps and secrets as kubectl does (a secret's values
+// never shown), and a pod that takes its environment and files from them.
+func TestDescribeConfig(t *testing.T) {
+	tc := startCluster(t)
+	ctx := context.Background()
+	if _, err := client.For[*api.ConfigMap](tc.c, "configmaps").Namespace("default").Create(ctx, &api.ConfigMap{
+		ObjectMeta: api.ObjectMeta{Name: "app", Labels: map[string]string{"app": "web"}},
+		Data:       map[string]string{"color": "blue", "app.properties": "a=1\nb=2"},
+		BinaryData: map[string][]byte{"logo.png": {0x89, 0x50, 0x4e}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.For[*api.Secret](tc.c, "secrets").Namespace("default").Create(ctx, &api.Secret{
+		ObjectMeta: api.ObjectMeta{Name: "db"},
+		Data:       map[string][]byte{"user": []byte("admin"), "password": []byte("hunter2")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Pods(tc.c).Namespace("default").Create(ctx, &api.Pod{
+		ObjectMeta: api.ObjectMeta{Name: "web"},
+		Spec: api.PodSpec{NodeName: "node-1", Containers: []api.Container{{Name: "web", Image: "web:v1",
+			EnvFrom: []api.EnvFromSource{{ConfigMapRef: &api.ConfigMapEnvSource{LocalObjectReference: api.LocalObjectReference{Name: "app"}}},
+				{Prefix: "DB_", SecretRef: &api.SecretEnvSource{LocalObjectReference: api.LocalObjectReference{Name: "db"}, Optional: api.Ptr(true)}}},
+			Env: []api.EnvVar{
+				{Name: "COLOR", ValueFrom: &api.EnvVarSource{ConfigMapKeyRef: &api.ConfigMapKeySelector{LocalObjectReference: api.LocalObjectReference{Name: "app"}, Key: "color"}}},
+				{Name: "PASSWORD", ValueFrom: &api.EnvVarSource{SecretKeyRef: &api.SecretKeySelector{LocalObjectReference: api.LocalObjectReference{Name: "db"}, Key: "password"}}},
+			},
+			VolumeMounts: []api.VolumeMount{{Name: "config", MountPath: "/etc/app"}, {Name: "creds", MountPath: "/etc/creds", ReadOnly: true}}}},
+			Volumes: []api.Volume{{Name: "config", ConfigMap: &api.ConfigMapVolumeSource{LocalObjectReference: api.LocalObjectReference{Name: "app"}}},
+				{Name: "creds", Secret: &api.SecretVolumeSource{SecretName: "db", Optional: api.Ptr(true)}}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"configmap", []string{"describe", "configmap", "app"}},
+		{"secret", []string{"describe", "secret", "db"}},
+		{"pod-config", []string{"describe", "pod", "web"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out := tc.mustWK(t, tt.args...)
+			if strings.Contains(out, "hunter2") || strings.Contains(out, "admin") {
+				t.Fatalf("describe shows a secret value:\n%s", out)
+			}
+			golden(t, "describe/"+tt.name+".txt", out)
+		})
 	}
 }
