@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -327,6 +328,93 @@ func TestConfigAfterRestart(t *testing.T) {
 	for body(t, r, "cfg", "/read?path=/etc/v/f") != "v2" {
 		if time.Now().After(deadline) {
 			t.Fatal("the restarted runner does not follow the ConfigMap")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestConfigHammer starts and deletes pods that share a ConfigMap, each with its own too, while
+// the shared one changes: every pod ends up showing its last contents, and once the pods are gone
+// nothing is watched.
+func TestConfigHammer(t *testing.T) {
+	cl := newCluster(t)
+	m := buildModules(t)
+	r := cl.startRunner(t, t.TempDir())
+	ctx := context.Background()
+	cms := configMaps(cl.c)
+	if _, err := cms.Create(ctx, &api.ConfigMap{ObjectMeta: api.ObjectMeta{Name: "shared"}, Data: map[string]string{"v": "0"}}); err != nil {
+		t.Fatal(err)
+	}
+	const pods, updates = 12, 10
+	var wg sync.WaitGroup
+	for i := range pods {
+		name := fmt.Sprintf("h-%d", i)
+		wg.Go(func() {
+			p := webPod(name, func(p *api.Pod) {
+				c := &p.Spec.Containers[0]
+				c.Image = m.web
+				c.EnvFrom = []api.EnvFromSource{{ConfigMapRef: &api.ConfigMapEnvSource{LocalObjectReference: ref(name)}}}
+				c.VolumeMounts = []api.VolumeMount{{Name: "s", MountPath: "/etc/s"}}
+				p.Spec.Volumes = []api.Volume{{Name: "s", ConfigMap: &api.ConfigMapVolumeSource{LocalObjectReference: ref("shared")}}}
+			})
+			if _, err := client.Pods(cl.c).Namespace("default").Create(ctx, p); err != nil {
+				t.Error(err)
+			}
+			// Half the pods wait for their own ConfigMap a moment.
+			if _, err := cms.Create(ctx, &api.ConfigMap{ObjectMeta: api.ObjectMeta{Name: name}, Data: map[string]string{"ME": name}}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Go(func() {
+		for v := 1; v <= updates; v++ {
+			for {
+				cm, err := cms.Get(ctx, "shared")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				cm.Data["v"] = fmt.Sprint(v)
+				if _, err = cms.Update(ctx, cm); err == nil {
+					break
+				} else if !api.IsConflict(err) {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	})
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for i := range pods {
+		name := fmt.Sprintf("h-%d", i)
+		cl.waitPod(t, name, runningReady)
+		if got := body(t, r, name, "/env?name=ME"); got != name {
+			t.Errorf("%s: ME = %q", name, got)
+		}
+		deadline := time.Now().Add(time.Minute)
+		for body(t, r, name, "/read?path=/etc/s/v") != fmt.Sprint(updates) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s shows v = %q, want %d", name, body(t, r, name, "/read?path=/etc/s/v"), updates)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	for i := range pods {
+		wg.Go(func() {
+			err := client.Pods(cl.c).Namespace("default").Delete(ctx, fmt.Sprintf("h-%d", i), &api.DeleteOptions{GracePeriodSeconds: api.Ptr(int64(0))})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	deadline := time.Now().Add(time.Minute)
+	for len(kubelet.WatchedConfigs(r.Runner)) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("still watching %q after the pods went", kubelet.WatchedConfigs(r.Runner))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
