@@ -3,7 +3,9 @@ package api
 import "strings"
 
 // Default fills the fields Kubernetes defaults, so stored objects are complete and
-// round-trip. It is idempotent and never overwrites a value the user gave.
+// round-trip. It is idempotent and never overwrites a value the user gave, except that a
+// Secret's write-only stringData is merged into data (its keys win) and dropped, as
+// Kubernetes does when it decodes a Secret.
 func Default(obj Object) {
 	defer defaultMore(obj)
 	switch o := obj.(type) {

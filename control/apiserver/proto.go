@@ -49,6 +49,9 @@ type pfield struct {
 	kind     pkind
 	msg      string
 	repeated bool
+	// ptr marks an int that Kubernetes' Go type holds by pointer: protobuf sends it when
+	// set, so a zero is a value (a file mode of 0), not an absent field.
+	ptr bool
 }
 
 // protoSchema maps message names to their fields by number.
@@ -56,6 +59,7 @@ func protoSchema() map[string]map[int]pfield {
 	str := func(n string) pfield { return pfield{name: n, kind: pString} }
 	strs := func(n string) pfield { return pfield{name: n, kind: pString, repeated: true} }
 	num := func(n string) pfield { return pfield{name: n, kind: pInt} }
+	mode := func(n string) pfield { return pfield{name: n, kind: pInt, ptr: true} }
 	boolean := func(n string) pfield { return pfield{name: n, kind: pBool} }
 	msg := func(n, m string) pfield { return pfield{name: n, kind: pMsg, msg: m} }
 	msgs := func(n, m string) pfield { return pfield{name: n, kind: pMsg, msg: m, repeated: true} }
@@ -104,10 +108,10 @@ func protoSchema() map[string]map[int]pfield {
 		"Volume":               {1: str("name"), 2: {name: "volumeSource", kind: pInline, msg: "VolumeSource"}},
 		"VolumeSource": {2: msg("emptyDir", "EmptyDirVolumeSource"), 6: msg("secret", "SecretVolumeSource"),
 			19: msg("configMap", "ConfigMapVolumeSource")},
-		"SecretVolumeSource": {1: str("secretName"), 2: msgs("items", "KeyToPath"), 3: num("defaultMode"), 4: boolean("optional")},
-		"ConfigMapVolumeSource": {1: localRef, 2: msgs("items", "KeyToPath"), 3: num("defaultMode"),
+		"SecretVolumeSource": {1: str("secretName"), 2: msgs("items", "KeyToPath"), 3: mode("defaultMode"), 4: boolean("optional")},
+		"ConfigMapVolumeSource": {1: localRef, 2: msgs("items", "KeyToPath"), 3: mode("defaultMode"),
 			4: boolean("optional")},
-		"KeyToPath":            {1: str("key"), 2: str("path"), 3: num("mode")},
+		"KeyToPath":            {1: str("key"), 2: str("path"), 3: mode("mode")},
 		"EmptyDirVolumeSource": {1: str("medium"), 2: {name: "sizeLimit", kind: pQty}},
 		"Probe": {1: {name: "handler", kind: pInline, msg: "ProbeHandler"}, 2: num("initialDelaySeconds"),
 			3: num("timeoutSeconds"), 4: num("periodSeconds"), 5: num("successThreshold"), 6: num("failureThreshold")},
@@ -323,7 +327,7 @@ func (d *protoDecoder) value(f pfield, wire int, v uint64, b []byte, path string
 		}
 		return json.RawMessage(raw), len(raw) > 0, err
 	case pInt:
-		return int64(v), v != 0 || f.repeated, nil
+		return int64(v), v != 0 || f.repeated || f.ptr, nil
 	case pBool:
 		return v != 0, v != 0, nil
 	case pMsg, pInline:

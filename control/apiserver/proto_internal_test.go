@@ -86,3 +86,27 @@ func TestProtoToJSONConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestProtoToJSONPodConfig decodes the pod fields that consume ConfigMaps and Secrets,
+// keeping a file mode of 0, which protobuf sends because Kubernetes holds it by pointer.
+func TestProtoToJSONPodConfig(t *testing.T) {
+	ref := func(name string) pb { return pb{}.str(1, name) }
+	env := pb{}.str(1, "A").bytes(3, pb{}.bytes(3, pb{}.bytes(1, ref("cm")).str(2, "k").varint(3, 1)))
+	env2 := pb{}.str(1, "B").bytes(3, pb{}.bytes(4, pb{}.bytes(1, ref("sec")).str(2, "k")))
+	from := pb{}.str(1, "P_").bytes(3, pb{}.bytes(1, ref("sec")))
+	container := pb{}.str(1, "app").str(2, "app:1").bytes(7, env).bytes(7, env2).bytes(19, from)
+	item := pb{}.str(1, "k").str(2, "dir/k").varint(3, 0)
+	cmVol := pb{}.str(1, "c").bytes(2, pb{}.bytes(19, pb{}.bytes(1, ref("cm")).bytes(2, item).varint(3, 0o600)))
+	secVol := pb{}.str(1, "s").bytes(2, pb{}.bytes(6, pb{}.str(1, "sec").varint(3, 0).varint(4, 1)))
+	raw := pb{}.bytes(1, pb{}.str(1, "p")).bytes(2, pb{}.bytes(1, cmVol).bytes(1, secVol).bytes(2, container))
+	got, err := protoToJSON(envelope("Pod", "v1", raw), map[string]bool{"Pod": true})
+	want := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"env":[` +
+		`{"name":"A","valueFrom":{"configMapKeyRef":{"key":"k","name":"cm","optional":true}}},` +
+		`{"name":"B","valueFrom":{"secretKeyRef":{"key":"k","name":"sec"}}}],` +
+		`"envFrom":[{"prefix":"P_","secretRef":{"name":"sec"}}],"image":"app:1","name":"app"}],` +
+		`"volumes":[{"configMap":{"defaultMode":384,"items":[{"key":"k","mode":0,"path":"dir/k"}],"name":"cm"},"name":"c"},` +
+		`{"name":"s","secret":{"defaultMode":0,"optional":true,"secretName":"sec"}}]}}`
+	if err != nil || string(got) != want {
+		t.Fatalf("got %s %v\nwant %s", got, err, want)
+	}
+}
