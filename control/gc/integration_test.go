@@ -160,4 +160,22 @@ func TestGarbageCollection(t *testing.T) {
 			return api.IsNotFound(err), fmt.Sprint(err)
 		})
 	})
+	t.Run("configmap and secret of a deleted owner", func(t *testing.T) {
+		rs := start("cfg")
+		owner := []api.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.Name, UID: rs.UID}}
+		cms := client.For[*api.ConfigMap](c, "configmaps").Namespace("default")
+		secrets := client.For[*api.Secret](c, "secrets").Namespace("default")
+		if _, err := cms.Create(ctx, &api.ConfigMap{ObjectMeta: api.ObjectMeta{Name: "cfg", OwnerReferences: owner}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := secrets.Create(ctx, &api.Secret{ObjectMeta: api.ObjectMeta{Name: "cfg", OwnerReferences: owner}}); err != nil {
+			t.Fatal(err)
+		}
+		del("cfg", api.DeletePropagationBackground)
+		controllertest.Eventually(t, "configmap and secret collected", func() (bool, string) {
+			_, err1 := cms.Get(ctx, "cfg")
+			_, err2 := secrets.Get(ctx, "cfg")
+			return api.IsNotFound(err1) && api.IsNotFound(err2), fmt.Sprint(err1, err2)
+		})
+	})
 }

@@ -80,6 +80,16 @@ func TestNamespaceDeletionEmptiesIt(t *testing.T) {
 				Spec: api.DeploymentSpec{Selector: &api.LabelSelector{MatchLabels: l}, Template: tmpl}})
 			return err
 		},
+		func() error {
+			_, err := client.For[*api.ConfigMap](c, "configmaps").Namespace("team").Create(ctx, &api.ConfigMap{ObjectMeta: api.ObjectMeta{Name: "cm"},
+				Data: map[string]string{"a": "b"}})
+			return err
+		},
+		func() error {
+			_, err := client.For[*api.Secret](c, "secrets").Namespace("team").Create(ctx, &api.Secret{ObjectMeta: api.ObjectMeta{Name: "s"},
+				Data: map[string][]byte{"a": []byte("b")}})
+			return err
+		},
 	} {
 		if err := create(); err != nil {
 			t.Fatal(err)
