@@ -16,7 +16,9 @@
 // Every instance gets its container's args (argv[0] is the container name), its env plus
 // HOSTNAME, POD_NAME, POD_NAMESPACE and NODE_NAME, the host's wall and monotonic clocks, sleeps that
 // really sleep, crypto/rand randomness, the container's stdout and stderr, and the volumes mounted
-// at its volumeMounts; nothing else of the host's file system is visible.
+// at its volumeMounts; nothing else of the host's file system is visible. A volume is an emptyDir
+// (a directory on disk, or a tree in memory) or Files: a read-only tree in memory that the runner
+// replaces whole, for ConfigMaps and Secrets.
 //
 // # Limits and failures
 //
