@@ -388,10 +388,12 @@ func validatePodSpec(s *PodSpec, p Path) FieldErrors {
 				errs = append(errs, InvalidValue(ep.Child("name"), e.Name, msg))
 			}
 			if e.ValueFrom != nil {
-				errs = append(errs, validateEnvVarSource(e, ep.Child("valueFrom"))...)
+				errs = append(errs, validateEnvVarSource(e, ep)...)
 			}
 		}
-		errs = append(errs, validateEnvFrom(c.EnvFrom, cp.Child("envFrom"))...)
+		if len(c.EnvFrom) > 0 {
+			errs = append(errs, validateEnvFrom(c.EnvFrom, cp.Child("envFrom"))...)
+		}
 		rp := cp.Child("resources")
 		for _, kind := range []struct {
 			name string

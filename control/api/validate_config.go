@@ -150,31 +150,32 @@ func mergeStringData(s *Secret) {
 }
 
 // validateEnvVarSource is Kubernetes' validateEnvVarValueFrom: exactly one source, and no
-// value beside it. p is the env var's valueFrom.
-func validateEnvVarSource(e EnvVar, p Path) FieldErrors {
+// value beside it. ep is the env var; paths are built only for errors, as every pod create
+// runs this.
+func validateEnvVarSource(e EnvVar, ep Path) FieldErrors {
 	var errs FieldErrors
 	src, n := e.ValueFrom, 0
 	if f := src.FieldRef; f != nil {
 		n++
 		if !hasString(downwardFields, f.FieldPath) {
-			errs = append(errs, NotSupported(p.childs("fieldRef", "fieldPath"), f.FieldPath, downwardFields))
+			errs = append(errs, NotSupported(ep.childs("valueFrom", "fieldRef", "fieldPath"), f.FieldPath, downwardFields))
 		}
 	}
 	if r := src.ConfigMapKeyRef; r != nil {
 		n++
-		errs = append(errs, validateKeySelector(r.Name, r.Key, p.Child("configMapKeyRef"))...)
+		errs = append(errs, validateKeySelector(r.Name, r.Key, ep.childs("valueFrom", "configMapKeyRef"))...)
 	}
 	if r := src.SecretKeyRef; r != nil {
 		n++
-		errs = append(errs, validateKeySelector(r.Name, r.Key, p.Child("secretKeyRef"))...)
+		errs = append(errs, validateKeySelector(r.Name, r.Key, ep.childs("valueFrom", "secretKeyRef"))...)
 	}
 	switch {
 	case n == 0:
-		errs = append(errs, InvalidValue(p, "", "must specify one of: `fieldRef`, `configMapKeyRef` or `secretKeyRef`"))
+		errs = append(errs, InvalidValue(ep.Child("valueFrom"), "", "must specify one of: `fieldRef`, `configMapKeyRef` or `secretKeyRef`"))
 	case e.Value != "":
-		errs = append(errs, InvalidValue(p, "", "may not be specified when `value` is not empty"))
+		errs = append(errs, InvalidValue(ep.Child("valueFrom"), "", "may not be specified when `value` is not empty"))
 	case n > 1:
-		errs = append(errs, InvalidValue(p, "", "may not have more than one field specified at a time"))
+		errs = append(errs, InvalidValue(ep.Child("valueFrom"), "", "may not have more than one field specified at a time"))
 	}
 	return errs
 }
