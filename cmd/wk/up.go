@@ -130,7 +130,10 @@ func up(ctx context.Context, s *streams, cfg server.Config, opts upOptions) erro
 		return err
 	}
 	fmt.Fprintln(s.out, "deploying the sample app (samples/hello/hello.yaml):")
-	if code := run([]string{"apply", "-f", "-", "--kubeconfig", kc}, bytes.NewReader(samples.HelloManifest), s.out, s.err); code != 0 {
+	// The sample is wk up's own, as K3s's auto-deployed manifests are its: every start applies
+	// it again and takes back the fields it sets (a resumed cluster where someone scaled it or
+	// set its image would otherwise fail here with a conflict). Fields it does not set stay.
+	if code := run([]string{"apply", "-f", "-", "--force-conflicts", "--kubeconfig", kc}, bytes.NewReader(samples.HelloManifest), s.out, s.err); code != 0 {
 		return exitError{code: code}
 	}
 	if code := run([]string{"rollout", "status", "deployment", "hello", "--timeout", "2m", "--kubeconfig", kc}, nil, s.out, s.err); code != 0 {
