@@ -123,3 +123,33 @@ func TestListResourceVersions(t *testing.T) {
 		t.Fatalf("get from cache: %+v", one)
 	}
 }
+
+// TestGeneration checks which kinds carry metadata.generation, as in Kubernetes 1.32: the
+// workloads and wasmkube.io's kinds (custom resources) do; pods, services and configmaps
+// do not, however they change.
+func TestGeneration(t *testing.T) {
+	e := start(t)
+	var d api.Deployment
+	e.must(http.StatusCreated, "POST", "/apis/apps/v1/namespaces/default/deployments", deployment("gen", 1)).decode(t, &d)
+	if d.Generation != 1 {
+		t.Errorf("deployment generation = %d, want 1", d.Generation)
+	}
+	for _, c := range []struct{ path, body, update string }{
+		{podsPath, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"gen"},"spec":{"containers":[{"name":"a","image":"m:1"}]}}`,
+			`{"metadata":{"labels":{"x":"y"}},"spec":{"activeDeadlineSeconds":5}}`},
+		{"/api/v1/namespaces/default/services", `{"apiVersion":"v1","kind":"Service","metadata":{"name":"gen"},"spec":{"ports":[{"port":80}]}}`,
+			`{"spec":{"ports":[{"port":81}]}}`},
+		{"/api/v1/namespaces/default/configmaps", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"gen"},"data":{"a":"1"}}`,
+			`{"data":{"a":"2"}}`},
+	} {
+		var m struct{ Metadata api.ObjectMeta }
+		e.must(http.StatusCreated, "POST", c.path, c.body).decode(t, &m)
+		if m.Metadata.Generation != 0 {
+			t.Errorf("%s: created with generation %d, want none", c.path, m.Metadata.Generation)
+		}
+		e.must(http.StatusOK, "PATCH", c.path+"/gen", c.update, contentType("application/merge-patch+json")).decode(t, &m)
+		if m.Metadata.Generation != 0 {
+			t.Errorf("%s: updated to generation %d, want none", c.path, m.Metadata.Generation)
+		}
+	}
+}

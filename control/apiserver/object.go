@@ -116,7 +116,10 @@ func prepareCreate(r *resource, obj api.Object) {
 	m := obj.GetObjectMeta()
 	m.UID = newUID()
 	m.CreationTimestamp = api.Now()
-	m.Generation = 1
+	m.Generation = 0
+	if tracksGeneration(r) {
+		m.Generation = 1
+	}
 	m.DeletionTimestamp = nil
 	m.DeletionGracePeriodSeconds = nil
 	m.SelfLink = ""
@@ -624,12 +627,24 @@ func (s *Server) prepareUpdate(r *resource, sub string, obj, cur api.Object, sto
 		patchAllocatedValues(svc, cur.(*api.Service))
 	}
 	m.Generation = cm.Generation
-	if _, isPod := obj.(*api.Pod); !isPod {
+	if tracksGeneration(r) {
 		if old := fieldJSON(cur, "Spec"); old != nil && !bytes.Equal(old, fieldJSON(obj, "Spec")) {
 			m.Generation++
 		}
 	}
 	return nil
+}
+
+// tracksGeneration reports whether objects of r carry metadata.generation, counting changes
+// of their spec, as in Kubernetes 1.32: workloads whose controllers report an
+// observedGeneration, and custom resources (wasmkube.io's kinds), which always do. Pods,
+// Services, ConfigMaps and the other built-in kinds have none.
+func tracksGeneration(r *resource) bool {
+	switch r.Group {
+	case "apps", "batch", "wasmkube.io":
+		return true
+	}
+	return false
 }
 
 // releaseDeleted frees what a deleted object held (a service's IPs and ports).
