@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -332,7 +331,6 @@ func benchScheduler(ctx context.Context, s *streams, o benchSchedulerOptions) er
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	if f, err := os.Create("/tmp/heap.prof"); err == nil { pprof.WriteHeapProfile(f); f.Close() }
 	fig.HeapMB = math.Round(float64(ms.HeapAlloc)/(1<<20)*10) / 10
 	progress("all %d bound in %.2fs", len(lat), elapsed.Seconds())
 	line, _ := json.Marshal(fig)
