@@ -277,13 +277,13 @@ func validateVolumeSource(v *Volume, p Path) FieldErrors {
 }
 
 // validateFileModes checks a configMap or secret volume's defaultMode and items, as
-// Kubernetes' validateKeyToPath does, and that no two items share a path.
+// Kubernetes' validateKeyToPath does. Two items may share a path, as in Kubernetes, where
+// the kubelet writes the last.
 func validateFileModes(defaultMode *int32, items []KeyToPath, p Path) FieldErrors {
 	var errs FieldErrors
 	if m := defaultMode; m != nil && (*m < 0 || *m > 0o777) {
 		errs = append(errs, InvalidValue(p.Child("defaultMode"), *m, fileModeErrorMsg))
 	}
-	paths := map[string]bool{}
 	for i, kp := range items {
 		ip := p.Child("items").Index(i)
 		if kp.Key == "" {
@@ -294,10 +294,6 @@ func validateFileModes(defaultMode *int32, items []KeyToPath, p Path) FieldError
 			errs = append(errs, Required(pp, ""))
 		}
 		errs = append(errs, validateLocalNonReservedPath(kp.Path, pp)...)
-		if kp.Path != "" && paths[path.Clean(kp.Path)] {
-			errs = append(errs, Duplicate(pp, kp.Path))
-		}
-		paths[path.Clean(kp.Path)] = true
 		if m := kp.Mode; m != nil && (*m < 0 || *m > 0o777) {
 			errs = append(errs, InvalidValue(ip.Child("mode"), *m, fileModeErrorMsg))
 		}

@@ -151,9 +151,6 @@ func TestConfigValidation(t *testing.T) {
 			"spec.volumes[0].configMap.items[0].path", "Required value"},
 		{"item no key", podPath, podWith("p21", nil, volume(map[string]any{"configMap": map[string]any{"name": "a", "items": []any{map[string]any{"path": "p"}}}})),
 			"spec.volumes[0].configMap.items[0].key", "Required value"},
-		{"item duplicate path", podPath, podWith("p22", nil, volume(map[string]any{"secret": map[string]any{"secretName": "a",
-			"items": []any{map[string]any{"key": "k", "path": "p"}, map[string]any{"key": "j", "path": "p"}}}})),
-			"spec.volumes[0].secret.items[1].path", "Duplicate value"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 
@@ -124,6 +125,9 @@ func volumeFiles(v *api.Volume, obj api.Object) ([]sandbox.File, error) {
 		if p == "" {
 			p = it.Key
 		}
+		p = path.Clean(p)
+		// Two items with one path: the last is written, as the kubelet's payload map keeps it.
+		files = slices.DeleteFunc(files, func(f sandbox.File) bool { return f.Path == p })
 		files = append(files, sandbox.File{Path: p, Data: b, Mode: fs.FileMode(m)})
 	}
 	return files, nil

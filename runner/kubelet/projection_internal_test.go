@@ -30,6 +30,8 @@ func TestVolumeFiles(t *testing.T) {
 		{"items with paths and modes", cmVol(api.ConfigMapVolumeSource{DefaultMode: mode(0o640), Items: []api.KeyToPath{
 			{Key: "b.conf", Path: "etc/app/b.conf", Mode: mode(0o600)}, {Key: "bin", Path: "data/bin"}}}), cm,
 			"data/bin:640:\x00\x01 etc/app/b.conf:600:B"},
+		{"two items, one path: the last wins", cmVol(api.ConfigMapVolumeSource{Items: []api.KeyToPath{
+			{Key: "a", Path: "x"}, {Key: "b.conf", Path: "./x"}}}), cm, "x:644:B"},
 		{"missing item", cmVol(api.ConfigMapVolumeSource{Items: []api.KeyToPath{{Key: "nope", Path: "x"}}}), cm,
 			"configmap references non-existent config key: nope"},
 		{"missing item, optional", cmVol(api.ConfigMapVolumeSource{Optional: api.Ptr(true),
