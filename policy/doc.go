@@ -130,6 +130,7 @@
 //	  workingDir       string                    -
 //	  ports            list(api.ContainerPort)   <= 74898 items
 //	  env              list(api.EnvVar)          <= 120989 items
+//	  envFrom          list(api.EnvFromSource)   <= 524288 items
 //	  resources        api.ResourceRequirements
 //	  volumeMounts     list(api.VolumeMount)     <= 56173 items
 //	  livenessProbe    api.Probe
@@ -148,11 +149,36 @@
 //	  valueFrom  api.EnvVarSource
 //
 //	api.EnvVarSource
-//	  fieldRef  api.ObjectFieldSelector
+//	  fieldRef         api.ObjectFieldSelector
+//	  configMapKeyRef  api.ConfigMapKeySelector
+//	  secretKeyRef     api.SecretKeySelector
 //
 //	api.ObjectFieldSelector
 //	  apiVersion  string  -
 //	  fieldPath   string  -
+//
+//	api.ConfigMapKeySelector
+//	  name      string  -
+//	  key       string  -
+//	  optional  bool
+//
+//	api.SecretKeySelector
+//	  name      string  -
+//	  key       string  -
+//	  optional  bool
+//
+//	api.EnvFromSource
+//	  prefix        string                  -
+//	  configMapRef  api.ConfigMapEnvSource
+//	  secretRef     api.SecretEnvSource
+//
+//	api.ConfigMapEnvSource
+//	  name      string  -
+//	  optional  bool
+//
+//	api.SecretEnvSource
+//	  name      string  -
+//	  optional  bool
 //
 //	api.ResourceRequirements
 //	  limits    api.ResourceList
@@ -187,12 +213,31 @@
 //	  value  string  -
 //
 //	api.Volume
-//	  name      string                    -
-//	  emptyDir  api.EmptyDirVolumeSource
+//	  name       string                     -
+//	  emptyDir   api.EmptyDirVolumeSource
+//	  configMap  api.ConfigMapVolumeSource
+//	  secret     api.SecretVolumeSource
 //
 //	api.EmptyDirVolumeSource
 //	  medium     string  -
 //	  sizeLimit  int
+//
+//	api.ConfigMapVolumeSource
+//	  name         string               -
+//	  items        list(api.KeyToPath)  <= 71493 items
+//	  defaultMode  int
+//	  optional     bool
+//
+//	api.KeyToPath
+//	  key   string  -
+//	  path  string  -
+//	  mode  int
+//
+//	api.SecretVolumeSource
+//	  secretName   string               -
+//	  items        list(api.KeyToPath)  <= 71493 items
+//	  defaultMode  int
+//	  optional     bool
 //
 //	api.Toleration
 //	  key                string  -
