@@ -54,7 +54,7 @@ func Resources() []ResourceInfo {
 			ShortNames: []string{"no"}, Subresources: []string{"status"}, New: func() Object { return &Node{} }},
 		{Version: "v1", Resource: "pods", Singular: "pod", Kind: "Pod", Namespaced: true,
 			ShortNames: []string{"po"}, Categories: []string{"all"},
-			Subresources: []string{"status", "binding", "log"}, New: func() Object { return &Pod{} }},
+			Subresources: []string{"status", "binding", "log", "eviction"}, New: func() Object { return &Pod{} }},
 		{Version: "v1", Resource: "services", Singular: "service", Kind: "Service", Namespaced: true,
 			ShortNames: []string{"svc"}, Categories: []string{"all"},
 			Subresources: []string{"status"}, New: func() Object { return &Service{} }},
@@ -85,6 +85,9 @@ func Resources() []ResourceInfo {
 		{Group: "certificates.k8s.io", Version: "v1", Resource: "certificatesigningrequests", Singular: "certificatesigningrequest",
 			Kind: "CertificateSigningRequest", ShortNames: []string{"csr"}, Subresources: []string{"status", "approval"},
 			New: func() Object { return &CertificateSigningRequest{} }},
+		{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets", Singular: "poddisruptionbudget",
+			Kind: "PodDisruptionBudget", Namespaced: true, ShortNames: []string{"pdb"}, Subresources: []string{"status"},
+			New: func() Object { return &PodDisruptionBudget{} }},
 	}
 }
 

@@ -83,6 +83,8 @@ func Validate(obj, old Object) FieldErrors {
 		if oo, ok := old.(*ReplicaSet); ok {
 			errs = append(errs, validateSelectorImmutable(o.Spec.Selector, oo.Spec.Selector)...)
 		}
+	case *PodDisruptionBudget:
+		errs = validatePodDisruptionBudget(o)
 	case *Scale:
 		if o.Spec.Replicas < 0 {
 			errs = append(errs, InvalidValue("spec.replicas", o.Spec.Replicas, "must be greater than or equal to 0"))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -28,15 +29,26 @@ func (s *Server) parseDeleteOptions(rq *request) (deleteOptions, error) {
 		return o, err
 	}
 	if len(body) > 0 {
+		if mediaType(rq.req) == protobufType {
+			// kubectl's typed clients send DeleteOptions in protobuf.
+			if body, err = protoToJSON(body, map[string]bool{"DeleteOptions": true}); err != nil {
+				return o, err
+			}
+		}
 		if err := s.dec.Decode(body, &o.DeleteOptions); err != nil {
 			return o, api.BadRequest(fmt.Sprintf("decode DeleteOptions: %v", err))
 		}
 	}
-	q := rq.q
+	return o, completeDeleteOptions(&o, rq.q)
+}
+
+// completeDeleteOptions applies the query parameters gracePeriodSeconds, propagationPolicy,
+// orphanDependents and dryRun (which win over the body's) and checks the result.
+func completeDeleteOptions(o *deleteOptions, q url.Values) error {
 	if v := q.Get("gracePeriodSeconds"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return o, api.BadRequest(fmt.Sprintf("invalid gracePeriodSeconds %q", v))
+			return api.BadRequest(fmt.Sprintf("invalid gracePeriodSeconds %q", v))
 		}
 		o.GracePeriodSeconds = &n
 	}
@@ -49,11 +61,11 @@ func (s *Server) parseDeleteOptions(rq *request) (deleteOptions, error) {
 	}
 	dry, err := parseDryRun(q["dryRun"])
 	if err != nil {
-		return o, err
+		return err
 	}
 	for _, d := range o.DryRun {
 		if d != "All" {
-			return o, api.BadRequest(fmt.Sprintf("invalid dryRun value %q: only \"All\" is supported", d))
+			return api.BadRequest(fmt.Sprintf("invalid dryRun value %q: only \"All\" is supported", d))
 		}
 		dry = true
 	}
@@ -62,11 +74,11 @@ func (s *Server) parseDeleteOptions(rq *request) (deleteOptions, error) {
 		switch *p {
 		case api.DeletePropagationOrphan, api.DeletePropagationBackground, api.DeletePropagationForeground:
 		default:
-			return o, api.Invalid(api.GroupKind{Group: "meta.k8s.io", Kind: "DeleteOptions"}, "", api.FieldErrors{
+			return api.Invalid(api.GroupKind{Group: "meta.k8s.io", Kind: "DeleteOptions"}, "", api.FieldErrors{
 				api.NotSupported("propagationPolicy", *p, []string{api.DeletePropagationForeground, api.DeletePropagationBackground, api.DeletePropagationOrphan})})
 		}
 		if o.OrphanDependents != nil {
-			return o, api.Invalid(api.GroupKind{Group: "meta.k8s.io", Kind: "DeleteOptions"}, "", api.FieldErrors{
+			return api.Invalid(api.GroupKind{Group: "meta.k8s.io", Kind: "DeleteOptions"}, "", api.FieldErrors{
 				api.Forbidden("propagationPolicy", "orphanDependents and deletionPropagation cannot be both set")})
 		}
 	}
@@ -74,7 +86,7 @@ func (s *Server) parseDeleteOptions(rq *request) (deleteOptions, error) {
 		z := int64(1) // Kubernetes turns a negative grace period into the shortest one
 		o.GracePeriodSeconds = &z
 	}
-	return o, nil
+	return nil
 }
 
 func parseDryRun(vals []string) (bool, error) {

@@ -131,6 +131,9 @@ func (s *Server) serveResourceList(w http.ResponseWriter, group, version string)
 				ar.Verbs = []string{"get", "patch", "update"}
 			case "binding":
 				ar.Kind, ar.Verbs = "Binding", []string{"create"}
+			case "eviction":
+				ar.Group, ar.Version, ar.Kind = "policy", "v1", "Eviction"
+				ar.Verbs = []string{"create"}
 			case "log":
 				ar.Verbs = []string{"get"}
 			case "finalize":

@@ -196,7 +196,7 @@ func (s *Server) serveGroupVersion(w http.ResponseWriter, req *http.Request, use
 		switch {
 		case rq.name == "":
 			rq.verb = verbCreate
-		case rq.sub == "binding":
+		case rq.sub == "binding", rq.sub == "eviction":
 			rq.verb = verbCreate
 		}
 	case http.MethodPut:
@@ -245,7 +245,7 @@ func subresourceAllows(sub, verb string) bool {
 		return true
 	case "status", "scale", "approval":
 		return verb == verbGet || verb == verbUpdate || verb == verbPatch
-	case "binding":
+	case "binding", "eviction":
 		return verb == verbCreate
 	case "log":
 		return verb == verbGet
@@ -260,6 +260,8 @@ func (s *Server) dispatch(rq *request) {
 	switch rq.sub {
 	case "binding":
 		err = s.serveBinding(rq)
+	case "eviction":
+		err = s.serveEviction(rq)
 	case "log":
 		err = s.serveLog(rq)
 	case "scale":

@@ -641,7 +641,7 @@ func (s *Server) prepareUpdate(r *resource, sub string, obj, cur api.Object, sto
 // Services, ConfigMaps and the other built-in kinds have none.
 func tracksGeneration(r *resource) bool {
 	switch r.Group {
-	case "apps", "batch", "wasmkube.io":
+	case "apps", "batch", "wasmkube.io", "policy":
 		return true
 	}
 	return false

@@ -153,6 +153,19 @@ func protoSchema() map[string]map[int]pfield {
 			3: {name: "binaryData", kind: pMapBytes}, 4: boolean("immutable")},
 		"Secret": {1: msg("metadata", "ObjectMeta"), 2: {name: "data", kind: pMapBytes}, 3: str("type"),
 			4: {name: "stringData", kind: pMapString}, 5: boolean("immutable")},
+
+		"DeleteOptions": {1: {name: "gracePeriodSeconds", kind: pInt, ptr: true}, 2: msg("preconditions", "Preconditions"),
+			3: boolean("orphanDependents"), 4: str("propagationPolicy"), 5: strs("dryRun")},
+		"Preconditions": {1: str("uid"), 2: str("resourceVersion")},
+		"Eviction":      {1: msg("metadata", "ObjectMeta"), 2: msg("deleteOptions", "DeleteOptions")},
+		"PodDisruptionBudget": {1: msg("metadata", "ObjectMeta"), 2: msg("spec", "PodDisruptionBudgetSpec"),
+			3: msg("status", "PodDisruptionBudgetStatus")},
+		"PodDisruptionBudgetSpec": {1: {name: "minAvailable", kind: pIntStr}, 2: msg("selector", "LabelSelector"),
+			3: {name: "maxUnavailable", kind: pIntStr}, 4: str("unhealthyPodEvictionPolicy")},
+		"PodDisruptionBudgetStatus": {1: num("observedGeneration"), 3: num("disruptionsAllowed"), 4: num("currentHealthy"),
+			5: num("desiredHealthy"), 6: num("expectedPods"), 7: msgs("conditions", "Condition")},
+		"Condition": {1: str("type"), 2: str("status"), 3: num("observedGeneration"), 4: {name: "lastTransitionTime", kind: pTime},
+			5: str("reason"), 6: str("message")},
 	}
 }
 

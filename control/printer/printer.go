@@ -116,6 +116,8 @@ func printerFor(ri *api.ResourceInfo) kindPrinter {
 		return kindPrinter{endpointsColumns, typed(endpointsRow)}
 	case api.GroupKind{Kind: "ConfigMap"}:
 		return kindPrinter{configMapColumns, typed(configMapRow)}
+	case api.GroupKind{Group: "policy", Kind: "PodDisruptionBudget"}:
+		return kindPrinter{podDisruptionBudgetColumns, typed(podDisruptionBudgetRow)}
 	case api.GroupKind{Kind: "Secret"}:
 		return kindPrinter{secretColumns, typed(secretRow)}
 	case api.GroupKind{Kind: "Node"}:
