@@ -55,6 +55,8 @@ func Default(obj Object) {
 			o.Spec.ProgressDeadlineSeconds = Ptr[int32](600)
 		}
 		DefaultPodSpec(&o.Spec.Template.Spec)
+	case *DaemonSet:
+		defaultDaemonSet(o)
 	case *ReplicaSet:
 		if o.Spec.Replicas == nil {
 			o.Spec.Replicas = Ptr[int32](1)

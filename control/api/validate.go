@@ -83,6 +83,9 @@ func Validate(obj, old Object) FieldErrors {
 		if oo, ok := old.(*ReplicaSet); ok {
 			errs = append(errs, validateSelectorImmutable(o.Spec.Selector, oo.Spec.Selector)...)
 		}
+	case *DaemonSet:
+		oo, _ := old.(*DaemonSet)
+		errs = validateDaemonSet(o, oo)
 	case *PodDisruptionBudget:
 		errs = validatePodDisruptionBudget(o)
 	case *Scale:

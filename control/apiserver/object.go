@@ -127,6 +127,9 @@ func prepareCreate(r *resource, obj api.Object) {
 	if r.HasSubresource("status") && r.Kind != "Node" {
 		resetField(obj, "Status")
 	}
+	if ds, ok := obj.(*api.DaemonSet); ok {
+		api.SetTemplateGeneration(ds, nil)
+	}
 }
 
 // field returns the addressable struct field name of obj, or an invalid Value.
@@ -623,6 +626,9 @@ func (s *Server) prepareUpdate(r *resource, sub string, obj, cur api.Object, sto
 		keepAdmittedPriority(pod, cur.(*api.Pod))
 	}
 	api.Default(obj)
+	if ds, ok := obj.(*api.DaemonSet); ok {
+		api.SetTemplateGeneration(ds, cur.(*api.DaemonSet))
+	}
 	if svc, ok := obj.(*api.Service); ok && sub == "" {
 		patchAllocatedValues(svc, cur.(*api.Service))
 	}

@@ -110,6 +110,8 @@ func printerFor(ri *api.ResourceInfo) kindPrinter {
 		return kindPrinter{deploymentColumns, typed(deploymentRow)}
 	case api.GroupKind{Group: "apps", Kind: "ReplicaSet"}:
 		return kindPrinter{replicaSetColumns, typed(replicaSetRow)}
+	case api.GroupKind{Group: "apps", Kind: "DaemonSet"}:
+		return kindPrinter{daemonSetColumns, typed(daemonSetRow)}
 	case api.GroupKind{Kind: "Service"}:
 		return kindPrinter{serviceColumns, typed(serviceRow)}
 	case api.GroupKind{Kind: "Endpoints"}:

@@ -1,5 +1,7 @@
 package scheduler
 
+import "github.com/wasmkube/wasmkube/control/api"
+
 // Filter decides whether a pod may go on a node. When it may not, Reason is the phrase that
 // Kubernetes prints in "0/5 nodes are available: <count> <reason>", e.g. "Insufficient memory".
 // Filters must not mutate their arguments; they run for many nodes per pod.
@@ -60,18 +62,23 @@ const (
 	ReasonTooManyPods   = "Too many pods"
 )
 
-// NodeReady keeps pods off nodes that are not Ready or are cordoned.
+// NodeReady keeps pods off nodes that are not Ready, and off cordoned nodes unless they
+// tolerate the node.kubernetes.io/unschedulable:NoSchedule taint (Kubernetes'
+// NodeUnschedulable: DaemonSet pods do).
 type NodeReady struct{}
 
 // Name implements Filter.
 func (NodeReady) Name() string { return "NodeReady" }
 
+// unschedulableTaint is the taint Kubernetes' NodeUnschedulable tests tolerations against.
+var unschedulableTaint = api.Taint{Key: "node.kubernetes.io/unschedulable", Effect: api.TaintNoSchedule}
+
 // Filter implements Filter.
-func (NodeReady) Filter(_ *PodInfo, n *NodeInfo) (bool, string) {
+func (NodeReady) Filter(p *PodInfo, n *NodeInfo) (bool, string) {
 	if !n.Ready {
 		return false, ReasonNotReady
 	}
-	if n.facts&factUnschedulable != 0 {
+	if n.facts&factUnschedulable != 0 && !tolerated(p.Pod.Spec.Tolerations, &unschedulableTaint) {
 		return false, ReasonUnschedulable
 	}
 	return true, ""
