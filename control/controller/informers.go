@@ -27,6 +27,8 @@ type Informers struct {
 	Events      *informer.Informer[*api.Event]
 	// Jobs are indexed by controller UID.
 	Jobs *informer.Informer[*api.Job]
+	// DaemonSets are indexed by nothing: their pods are found by controller UID.
+	DaemonSets *informer.Informer[*api.DaemonSet]
 	// Others covers every other resource in api.Resources(), by plural resource name, so that
 	// the garbage collector sees kinds added later. They are best effort: their sources are
 	// marked Generic and nothing waits for them to sync, so a kind without a typed informer
@@ -56,7 +58,8 @@ func NewInformers(c *client.Client) *Informers {
 		Jobs: informer.New(client.For[*api.Job](c, "jobs"), client.ListOptions{}, map[string]informer.IndexFunc[*api.Job]{
 			informer.ControllerUIDIndex: informer.ByControllerUID[*api.Job](),
 		}),
-		Others: map[string]*informer.Informer[api.Object]{},
+		DaemonSets: informer.New(client.For[*api.DaemonSet](c, "daemonsets"), client.ListOptions{}, nil),
+		Others:     map[string]*informer.Informer[api.Object]{},
 	}
 	typed := map[string]Source{
 		"pods":        SourceOf(i.Pods),
@@ -69,6 +72,7 @@ func NewInformers(c *client.Client) *Informers {
 		"leases":      SourceOf(i.Leases),
 		"events":      SourceOf(i.Events),
 		"jobs":        SourceOf(i.Jobs),
+		"daemonsets":  SourceOf(i.DaemonSets),
 	}
 	for _, ri := range api.Resources() {
 		s, ok := typed[ri.Resource]

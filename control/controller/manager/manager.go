@@ -17,7 +17,9 @@ import (
 	"github.com/wasmkube/wasmkube/control/client"
 	"github.com/wasmkube/wasmkube/control/controller"
 	"github.com/wasmkube/wasmkube/control/csr"
+	"github.com/wasmkube/wasmkube/control/daemonset"
 	"github.com/wasmkube/wasmkube/control/deployment"
+	"github.com/wasmkube/wasmkube/control/disruption"
 	"github.com/wasmkube/wasmkube/control/endpoints"
 	"github.com/wasmkube/wasmkube/control/gc"
 	"github.com/wasmkube/wasmkube/control/job"
@@ -101,6 +103,8 @@ func (m *Manager) Run(ctx context.Context) error {
 	rsRec, dRec, nodeRec, taintRec := recorder(replicaset.Name), recorder(deployment.Name), recorder(nodelifecycle.Name), recorder(taint.Name)
 	jobRec, csrRec, lbRec := recorder(job.Name), recorder(csr.Name), recorder(servicelb.Name)
 	recorders := []*client.Recorder{rsRec, dRec, nodeRec, taintRec, jobRec, csrRec, lbRec}
+	dsRec := recorder(daemonset.Name)
+	recorders = append(recorders, dsRec)
 	log := func(name string) *slog.Logger { return cfg.Logger.With("controller", name) }
 
 	var runners []runner
@@ -120,7 +124,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		add(namespace.New(namespace.Config{Client: c, Informers: inf, Logger: log("namespace")})),
 		add(taint.New(taint.Config{Client: c, Informers: inf, Recorder: taintRec, Now: cfg.Now, Logger: log("taint")})),
 		add(job.New(job.Config{Client: c, Informers: inf, Recorder: jobRec, Now: cfg.Now, Logger: log("job")})),
+		add(daemonset.New(daemonset.Config{Client: c, Informers: inf, Recorder: dsRec, Now: cfg.Now, Logger: log("daemonset")})),
 		add(servicelb.New(servicelb.Config{Client: c, Informers: inf, Pool: cfg.LoadBalancerPool, Recorder: lbRec, Logger: log("servicelb")})),
+		add(disruption.New(disruption.Config{Client: c, Informers: inf, Now: cfg.Now, Logger: log("disruption")})),
 	)
 	if cfg.CA != nil {
 		err = errors.Join(err, add(csr.New(csr.Config{Client: c, Informers: inf, CA: cfg.CA, Recorder: csrRec, Now: cfg.Now, Logger: log("csr")})))
