@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -75,18 +77,25 @@ func setUnschedulable(ctx context.Context, sess *session, name string, on bool) 
 func newDrainCmd(s *streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "drain NODE",
-		Short: "Cordon a node and delete its pods, so their controllers recreate them elsewhere",
-		Long: `Cordon a node, then delete every pod bound to it that a controller (a ReplicaSet, a Job)
-will recreate elsewhere. Pods that no controller owns would be lost: drain refuses to delete
-them unless --force is given. It waits for the pods to be gone, up to --timeout (0: forever).`,
-		Example: "  wk drain runner-2\n  wk drain runner-2 --force",
+		Short: "Cordon a node and evict its pods, so their controllers recreate them elsewhere",
+		Long: `Cordon a node, then evict every pod bound to it through the pods/eviction subresource, as
+kubectl drain does: an eviction that would violate a PodDisruptionBudget is refused (429) and
+retried every few seconds until the budget allows it or --timeout passes. Pods that no
+controller owns would be lost: drain refuses them unless --force is given; DaemonSet pods
+would come back at once: drain refuses them unless --ignore-daemonsets is given, and then
+leaves them. It waits for the pods to be gone, up to --timeout (0: forever).`,
+		Example: "  wk drain runner-2 --ignore-daemonsets\n  wk drain runner-2 --force --timeout 2m",
 		Args:    cobra.ExactArgs(1),
 		RunE:    clientAction(s, runDrain),
 	}
 	f := cmd.Flags()
-	f.Bool("force", false, "also delete pods that no controller owns")
+	f.Bool("force", false, "also evict pods that no controller owns")
+	f.Bool("ignore-daemonsets", false, "leave DaemonSet-managed pods on the node")
+	f.Bool("disable-eviction", false, "delete pods instead of evicting them, bypassing PodDisruptionBudgets")
 	f.Duration("timeout", 0, "how long to wait for the pods to go (0: no limit)")
 	f.Int("grace-period", -1, "seconds each pod is given to stop (-1: the pod's own terminationGracePeriodSeconds)")
+	f.Duration("eviction-retry-interval", 5*time.Second, "how long to wait before retrying an eviction a disruption budget refused")
+	_ = f.MarkHidden("eviction-retry-interval")
 	return cmd
 }
 
@@ -100,49 +109,126 @@ func runDrain(ctx context.Context, sess *session, args []string) error {
 	if err != nil {
 		return err
 	}
-	var bare, victims []*api.Pod
+	var bare, daemons, victims []*api.Pod
 	for _, p := range list.Items {
 		if p.DeletionTimestamp != nil || p.Status.Phase == api.PodSucceeded || p.Status.Phase == api.PodFailed {
 			continue
 		}
-		victims = append(victims, p)
-		if api.ControllerOf(&p.ObjectMeta) == nil {
+		switch ref := api.ControllerOf(&p.ObjectMeta); {
+		case ref == nil:
 			bare = append(bare, p)
+		case ref.Kind == "DaemonSet":
+			daemons = append(daemons, p)
+			continue
 		}
+		victims = append(victims, p)
 	}
+	names := func(ps []*api.Pod) string {
+		out := make([]string, len(ps))
+		for i, p := range ps {
+			out[i] = p.Namespace + "/" + p.Name
+		}
+		return strings.Join(out, ", ")
+	}
+	var refuse []string
+	if len(bare) > 0 && !sess.v.GetBool("force") {
+		refuse = append(refuse, "cannot delete Pods that declare no controller (use --force to override): "+names(bare))
+	}
+	if len(daemons) > 0 && !sess.v.GetBool("ignore-daemonsets") {
+		refuse = append(refuse, "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): "+names(daemons))
+	}
+	if len(refuse) > 0 {
+		return errors.New(strings.Join(refuse, "; "))
+	}
+	var warn []string
 	if len(bare) > 0 {
-		names := make([]string, len(bare))
-		for i, p := range bare {
-			names[i] = p.Namespace + "/" + p.Name
-		}
-		if !sess.v.GetBool("force") {
-			return fmt.Errorf("cannot delete Pods that declare no controller (use --force to override): %s", strings.Join(names, ", "))
-		}
-		fmt.Fprintf(sess.s.err, "Warning: deleting Pods that declare no controller: %s\n", strings.Join(names, ", "))
+		warn = append(warn, "deleting Pods that declare no controller: "+names(bare))
+	}
+	if len(daemons) > 0 {
+		warn = append(warn, "ignoring DaemonSet-managed Pods: "+names(daemons))
+	}
+	if len(warn) > 0 {
+		fmt.Fprintf(sess.s.err, "Warning: %s\n", strings.Join(warn, "; "))
 	}
 	var opts *api.DeleteOptions
 	if g := sess.v.GetInt("grace-period"); g >= 0 {
 		opts = &api.DeleteOptions{GracePeriodSeconds: api.Ptr(int64(g))}
-	}
-	for _, p := range victims {
-		fmt.Fprintf(sess.s.out, "evicting pod %s/%s\n", p.Namespace, p.Name)
-		if err := pods.Namespace(p.Namespace).Delete(ctx, p.Name, opts); err != nil && !api.IsNotFound(err) {
-			return err
-		}
 	}
 	if t := sess.v.GetDuration("timeout"); t > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	for _, p := range victims {
-		if err := waitPodGone(ctx, pods.Namespace(p.Namespace), p); err != nil {
-			return fmt.Errorf("drain node %s: wait for pod %s/%s: %w", name, p.Namespace, p.Name, err)
-		}
-		fmt.Fprintf(sess.s.out, "pod/%s evicted\n", p.Name)
+	d := &drainer{out: sess.s.out, errOut: sess.s.err, pods: pods, opts: opts,
+		evict: !sess.v.GetBool("disable-eviction"), retry: sess.v.GetDuration("eviction-retry-interval")}
+	errs := make([]error, len(victims))
+	var wg sync.WaitGroup
+	for i, p := range victims {
+		wg.Go(func() { errs[i] = d.drainPod(ctx, p) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("unable to drain node %q: %w", name, err)
 	}
 	fmt.Fprintf(sess.s.out, "node/%s drained\n", name)
 	return nil
+}
+
+// drainer evicts (or deletes) pods of a node in parallel, as kubectl drain does.
+type drainer struct {
+	mu          sync.Mutex // serializes writes to out and errOut
+	out, errOut io.Writer
+	pods        *client.Resource[*api.Pod]
+	opts        *api.DeleteOptions
+	evict       bool
+	retry       time.Duration
+}
+
+func (d *drainer) printf(w io.Writer, format string, args ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fmt.Fprintf(w, format, args...)
+}
+
+// drainPod evicts p, retrying while a disruption budget refuses it (429), then waits for it to
+// be gone.
+func (d *drainer) drainPod(ctx context.Context, p *api.Pod) error {
+	pods := d.pods.Namespace(p.Namespace)
+	for {
+		d.printf(d.out, "evicting pod %s/%s\n", p.Namespace, p.Name)
+		var err error
+		if d.evict {
+			err = pods.Evict(ctx, p.Name, d.opts)
+		} else {
+			err = pods.Delete(ctx, p.Name, d.opts)
+		}
+		if err == nil || api.IsNotFound(err) {
+			break
+		}
+		if api.ReasonOf(err) != api.ReasonTooManyRequests {
+			return fmt.Errorf("error when evicting pods/%q -n %q: %s", p.Name, p.Namespace, statusMessage(err))
+		}
+		d.printf(d.errOut, "error when evicting pods/%q -n %q (will retry after %v): %s\n", p.Name, p.Namespace, d.retry, statusMessage(err))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("error when evicting pods/%q -n %q: global timeout reached: %w", p.Name, p.Namespace, ctx.Err())
+		case <-time.After(d.retry):
+		}
+	}
+	if err := waitPodGone(ctx, pods, p); err != nil {
+		return fmt.Errorf("error when waiting for pod %q in namespace %q to terminate: %w", p.Name, p.Namespace, err)
+	}
+	d.printf(d.out, "pod/%s evicted\n", p.Name)
+	return nil
+}
+
+// statusMessage is the API's message of err, without the client's context.
+func statusMessage(err error) string {
+	var se *api.StatusError
+	if errors.As(err, &se) {
+		return se.Status.Message
+	}
+	return err.Error()
 }
 
 // waitPodGone polls until the pod is deleted (or replaced by one with another UID).
