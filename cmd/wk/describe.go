@@ -159,6 +159,12 @@ func (d *describer) describe(ctx context.Context, ri *api.ResourceInfo, raw json
 			return "", fmt.Errorf("decode replicaset: %w", err)
 		}
 		return d.replicaSet(ctx, &rs)
+	case daemonSetKind:
+		var ds api.DaemonSet
+		if err := json.Unmarshal(raw, &ds); err != nil {
+			return "", fmt.Errorf("decode daemonset: %w", err)
+		}
+		return d.daemonSet(ctx, &ds)
 	case api.GroupKind{Kind: "Service"}:
 		var svc api.Service
 		if err := json.Unmarshal(raw, &svc); err != nil {

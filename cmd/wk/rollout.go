@@ -24,13 +24,14 @@ const annotationRestartedAt = "kubectl.kubernetes.io/restartedAt"
 func newRolloutCmd(s *streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollout SUBCOMMAND",
-		Short: "Manage the rollout of a deployment",
-		Long:  "Manage the rollout of a deployment: watch its status, list its history, undo, restart, pause and resume it.",
+		Short: "Manage the rollout of a deployment or daemonset",
+		Long: "Manage the rollout of a deployment: watch its status, list its history, undo, restart, pause and resume it; " +
+			"or of a daemonset: watch its status and restart it.",
 		Example: `  wk rollout status deployment hello
   wk rollout undo deployment/hello --to-revision=1`,
 	}
 	status := &cobra.Command{
-		Use:   "status deployment NAME | deployment/NAME",
+		Use:   "status (deployment|daemonset) NAME | TYPE/NAME",
 		Short: "Show the status of the rollout",
 		Long:  "Show the status of the rollout, watching it until it completes unless --watch=false.",
 		RunE:  clientAction(s, runRolloutStatus),
@@ -54,8 +55,8 @@ func newRolloutCmd(s *streams) *cobra.Command {
 	undo.Flags().Int64("to-revision", 0, "the revision to roll back to (0: the previous one)")
 
 	restart := &cobra.Command{
-		Use:   "restart deployment NAME | deployment/NAME",
-		Short: "Restart a deployment's pods with a new rollout",
+		Use:   "restart (deployment|daemonset) NAME | TYPE/NAME",
+		Short: "Restart a deployment's or daemonset's pods with a new rollout",
 		RunE:  clientAction(s, runRolloutRestart),
 	}
 	pause := &cobra.Command{
@@ -91,8 +92,11 @@ func rolloutTargets(ctx context.Context, sess *session, args []string) (*api.Res
 	var names []string
 	var ri *api.ResourceInfo
 	for _, r := range reqs {
-		if r.ri.GroupKind() != (api.GroupKind{Group: "apps", Kind: "Deployment"}) {
-			return nil, nil, fmt.Errorf("no rollout support for %s: wk implements rollouts of deployments", kindName(r.ri))
+		switch gk := r.ri.GroupKind(); {
+		case gk != (api.GroupKind{Group: "apps", Kind: "Deployment"}) && gk != daemonSetKind:
+			return nil, nil, fmt.Errorf("no rollout support for %s: wk implements rollouts of deployments and daemonsets", kindName(r.ri))
+		case ri != nil && ri.GroupKind() != gk:
+			return nil, nil, fmt.Errorf("give deployments and daemonsets to separate rollout commands, not %s and %s", kindName(ri), kindName(r.ri))
 		}
 		if len(r.names) == 0 {
 			return nil, nil, errors.New("resource(s) were provided, but no name was specified")
@@ -137,26 +141,36 @@ func deploymentStatus(d *api.Deployment, revision int64) (string, bool, error) {
 }
 
 func runRolloutStatus(ctx context.Context, sess *session, args []string) error {
-	_, names, err := rolloutTargets(ctx, sess, args)
+	ri, names, err := rolloutTargets(ctx, sess, args)
 	if err != nil {
 		return err
 	}
 	if len(names) != 1 {
 		return fmt.Errorf("rollout status is only supported on individual resources and resource collections, but %d resources were found", len(names))
 	}
-	name := names[0]
-	v := sess.v
-	if d := v.GetDuration("timeout"); d > 0 {
+	if d := sess.v.GetDuration("timeout"); d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	deps := client.Deployments(sess.c).Namespace(sess.ns)
-	revision := v.GetInt64("revision")
+	if ri.GroupKind() == daemonSetKind {
+		return watchRollout(ctx, sess, client.For[*api.DaemonSet](sess.c, "daemonsets").Namespace(sess.ns), names[0], daemonSetStatus)
+	}
+	revision := sess.v.GetInt64("revision")
+	return watchRollout(ctx, sess, client.Deployments(sess.c).Namespace(sess.ns), names[0], func(d *api.Deployment) (string, bool, error) {
+		return deploymentStatus(d, revision)
+	})
+}
+
+// watchRollout prints status(obj) whenever it changes until the rollout is done (or, with
+// --watch=false, once).
+func watchRollout[T api.Object](ctx context.Context, sess *session, deps *client.Resource[T], name string,
+	status func(T) (string, bool, error)) error {
+	v := sess.v
 	last := ""
 	// check prints the status when it changed and reports whether the rollout is over.
-	check := func(d *api.Deployment) (bool, error) {
-		msg, done, err := deploymentStatus(d, revision)
+	check := func(d T) (bool, error) {
+		msg, done, err := status(d)
 		if err != nil {
 			return false, err
 		}
@@ -186,7 +200,7 @@ func runRolloutStatus(ctx context.Context, sess *session, args []string) error {
 		}
 		w, err := deps.Watch(ctx, client.ListOptions{
 			FieldSelector:   "metadata.name=" + labels.EscapeFieldValue(name),
-			ResourceVersion: d.ResourceVersion,
+			ResourceVersion: d.GetObjectMeta().ResourceVersion,
 		})
 		if err != nil && !api.IsGone(err) {
 			if ctx.Err() != nil {
@@ -247,6 +261,9 @@ func deploymentAndReplicaSets(ctx context.Context, sess *session, name string) (
 func runRolloutHistory(ctx context.Context, sess *session, args []string) error {
 	ri, names, err := rolloutTargets(ctx, sess, args)
 	if err != nil {
+		return err
+	}
+	if err := noDaemonSetRollout(ri, names, "history"); err != nil {
 		return err
 	}
 	revision := sess.v.GetInt64("revision")
@@ -327,6 +344,9 @@ var errRaced = errors.New("the deployment changed while it was being rolled back
 func runRolloutUndo(ctx context.Context, sess *session, args []string) error {
 	ri, names, err := rolloutTargets(ctx, sess, args)
 	if err != nil {
+		return err
+	}
+	if err := noDaemonSetRollout(ri, names, "undo"); err != nil {
 		return err
 	}
 	to := sess.v.GetInt64("to-revision")
@@ -437,6 +457,21 @@ func runRolloutRestart(ctx context.Context, sess *session, args []string) error 
 	if err != nil {
 		return err
 	}
+	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{
+		"metadata": map[string]any{"annotations": map[string]string{
+			annotationRestartedAt: time.Now().Format(time.RFC3339),
+		}}}}})
+	if ri.GroupKind() == daemonSetKind {
+		dss := client.For[*api.DaemonSet](sess.c, "daemonsets").Namespace(sess.ns)
+		for _, name := range names {
+			if _, err := dss.Patch(ctx, name, client.StrategicMergePatch, patch); err != nil {
+				sess.report(err)
+				continue
+			}
+			fmt.Fprintf(sess.s.out, "%s/%s restarted\n", kindName(ri), name)
+		}
+		return nil
+	}
 	deps := client.Deployments(sess.c).Namespace(sess.ns)
 	for _, name := range names {
 		d, err := deps.Get(ctx, name)
@@ -448,10 +483,6 @@ func runRolloutRestart(ctx context.Context, sess *session, args []string) error 
 			sess.report(fmt.Errorf("%s/%s can't restart paused deployment (run rollout resume first)", kindName(ri), name))
 			continue
 		}
-		patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{
-			"metadata": map[string]any{"annotations": map[string]string{
-				annotationRestartedAt: time.Now().Format(time.RFC3339),
-			}}}}})
 		if _, err := deps.Patch(ctx, name, client.StrategicMergePatch, patch); err != nil {
 			sess.report(err)
 			continue
@@ -464,6 +495,9 @@ func runRolloutRestart(ctx context.Context, sess *session, args []string) error 
 func runRolloutPause(ctx context.Context, sess *session, args []string, paused bool) error {
 	ri, names, err := rolloutTargets(ctx, sess, args)
 	if err != nil {
+		return err
+	}
+	if err := noDaemonSetRollout(ri, names, map[bool]string{true: "pause", false: "resume"}[paused]); err != nil {
 		return err
 	}
 	deps := client.Deployments(sess.c).Namespace(sess.ns)

@@ -25,7 +25,13 @@ import (
 // scheduler until the test ends; run starts more components on the same context.
 func start(t *testing.T) (*client.Client, context.Context, func(func(context.Context) error)) {
 	t.Helper()
-	c := controllertest.Client(t, clustertest.StartAPI(t))
+	return startOn(t, clustertest.StartAPI(t))
+}
+
+// startOn is start on an API server already running.
+func startOn(t *testing.T, a *clustertest.API) (*client.Client, context.Context, func(func(context.Context) error)) {
+	t.Helper()
+	c := controllertest.Client(t, a)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(wg.Wait)
