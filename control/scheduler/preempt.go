@@ -116,8 +116,10 @@ func (s *Snapshot) Eligible(pod *PodInfo) (bool, string) {
 // pod, check the pod fits, then give back the most important of them one by one while it
 // still fits. Among the nodes that work, the one whose most important victim has the lowest
 // priority wins, then the one with fewest victims, then the lowest sum of victim priorities,
-// then the first found. Like kube-scheduler, the search stops once it has found
-// NumCandidates(len(nodes)) nodes that work, visiting nodes from index start and wrapping
+// then the first found; before all of these, as kube-scheduler, the node whose victims violate
+// the fewest PodDisruptionBudgets (SetBudgets) wins, and on each node the pods whose eviction
+// would violate one are the first given back. Like kube-scheduler, the search stops once it
+// has found NumCandidates(len(nodes)) nodes that work, visiting nodes from index start and wrapping
 // around; when it finds fewer, it has examined every node, so a failure's explanation counts
 // them all. Pods already terminating are not victims. Rules about other
 // pods (affinity, spread) are judged as prepared for the cluster as it is, victims included,
@@ -194,16 +196,19 @@ func runFilters(pod *PodInfo, n *NodeInfo, filters []Filter) (bool, string) {
 
 // candidate is a node and the pods to evict there.
 type candidate struct {
-	node    string
-	victims []*api.Pod
-	highest int32 // priority of the most important victim
-	sum     int64
+	node       string
+	victims    []*api.Pod
+	violations int   // victims whose eviction violates a PodDisruptionBudget
+	highest    int32 // priority of the most important victim
+	sum        int64
 }
 
 func (c *candidate) better(o *candidate) bool {
 	switch {
 	case len(c.victims) == 0 || len(o.victims) == 0:
 		return len(c.victims) == 0 && len(o.victims) > 0
+	case c.violations != o.violations:
+		return c.violations < o.violations
 	case c.highest != o.highest:
 		return c.highest < o.highest
 	case len(c.victims) != len(o.victims):
@@ -239,21 +244,33 @@ func (s *Snapshot) victimsOn(pod *PodInfo, ni *NodeInfo, filters []Filter) *cand
 	}
 	sort.Slice(potential, func(i, j int) bool { return moreImportant(potential[i], potential[j]) })
 	c := &candidate{node: ni.Name}
-	for _, p := range potential {
+	// As kube-scheduler, try to keep the pods whose eviction would violate a disruption
+	// budget first, then the others, each group most important first.
+	violating, nonViolating := s.splitByBudget(potential)
+	reprieve := func(p *api.Pod) bool {
 		req := ni.Pods[podKey(p)]
 		h.Requested = h.Requested.Add(req)
 		h.changed()
 		if ok, _ := runFilters(pod, &h, filters); ok {
-			continue // reprieved
+			return true
 		}
 		h.Requested = h.Requested.Sub(req)
 		h.changed()
-		pr := api.PodPriority(&p.Spec)
-		if len(c.victims) == 0 {
-			c.highest = pr
-		}
 		c.victims = append(c.victims, p)
-		c.sum += int64(pr)
+		c.sum += int64(api.PodPriority(&p.Spec))
+		return false
+	}
+	for _, p := range violating {
+		if !reprieve(p) {
+			c.violations++
+		}
+	}
+	for _, p := range nonViolating {
+		reprieve(p)
+	}
+	sort.Slice(c.victims, func(i, j int) bool { return moreImportant(c.victims[i], c.victims[j]) })
+	if len(c.victims) > 0 {
+		c.highest = api.PodPriority(&c.victims[0].Spec)
 	}
 	return c
 }

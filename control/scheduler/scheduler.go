@@ -126,6 +126,8 @@ type Scheduler struct {
 	pods     *informer.Informer[*api.Pod]
 	nodes    *informer.Informer[*api.Node]
 	policies *informer.Informer[*api.SchedulingPolicy]
+	// budgets are the PodDisruptionBudgets, which preemption prefers not to violate.
+	budgets  *informer.Informer[*api.PodDisruptionBudget]
 	compiled *Policies
 
 	mu            sync.Mutex
@@ -211,6 +213,7 @@ func New(cfg Config) (*Scheduler, error) {
 		OnUpdate: func(_, n *api.Node) { s.push(change{node: n}) },
 		OnDelete: func(n *api.Node) { s.push(change{node: n, gone: true}) },
 	})
+	s.budgets = informer.New(client.For[*api.PodDisruptionBudget](cfg.Client, "poddisruptionbudgets"), client.ListOptions{}, nil)
 	s.policies = informer.New(client.For[*api.SchedulingPolicy](cfg.Client, "schedulingpolicies"), client.ListOptions{}, nil)
 	s.policies.AddHandler(informer.Handler[*api.SchedulingPolicy]{
 		OnAdd:    s.policyChanged,
@@ -237,7 +240,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	run(func() { _ = s.pods.Run(ctx) })
 	run(func() { _ = s.nodes.Run(ctx) })
 	run(func() { _ = s.policies.Run(ctx) })
-	if !s.pods.WaitForSync(ctx) || !s.nodes.WaitForSync(ctx) || !s.policies.WaitForSync(ctx) {
+	run(func() { _ = s.budgets.Run(ctx) })
+	if !s.pods.WaitForSync(ctx) || !s.nodes.WaitForSync(ctx) || !s.policies.WaitForSync(ctx) || !s.budgets.WaitForSync(ctx) {
 		cancel()
 		wg.Wait()
 		return ctx.Err()
@@ -490,6 +494,7 @@ func (s *Scheduler) decide(key string) (bindJob, bool) {
 		if ok, why := s.snap.Eligible(pi); !ok {
 			pre.NotEligible = why
 		} else {
+			s.snap.SetBudgets(s.budgets.List())
 			pre = s.snap.Preempt(pi, s.cfg.Filters, s.next)
 		}
 		var displaced []string

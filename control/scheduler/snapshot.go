@@ -292,6 +292,8 @@ type Snapshot struct {
 	// priorities counts placed pods (those with their object) by priority, so preemption
 	// knows at once when there is nothing of lower priority to evict.
 	priorities map[int32]int
+	// budgets are the PodDisruptionBudgets preemption prefers not to violate.
+	budgets []*api.PodDisruptionBudget
 	// gens is the last NodeInfo.gen given out.
 	gens uint64
 }
