@@ -69,6 +69,7 @@ func kindCases(t *testing.T) []struct {
 		{"leases", resource(t, "leases"), objects(leases())},
 		{"configmaps", resource(t, "cm"), objects(configMaps())},
 		{"secrets", resource(t, "secrets"), objects(secrets())},
+		{"poddisruptionbudgets", resource(t, "pdb"), objects(podDisruptionBudgets())},
 		{"modules", &moduleResource, objects(modules())},
 	}
 }
