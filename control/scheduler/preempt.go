@@ -268,7 +268,10 @@ func (s *Snapshot) victimsOn(pod *PodInfo, ni *NodeInfo, filters []Filter) *cand
 	for _, p := range nonViolating {
 		reprieve(p)
 	}
-	sort.Slice(c.victims, func(i, j int) bool { return moreImportant(c.victims[i], c.victims[j]) })
+	if len(violating) > 0 {
+		// Victims in importance order again (without budgets they already are).
+		sort.Slice(c.victims, func(i, j int) bool { return moreImportant(c.victims[i], c.victims[j]) })
+	}
 	if len(c.victims) > 0 {
 		c.highest = api.PodPriority(&c.victims[0].Spec)
 	}
