@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/wasmkube/wasmkube/control/api"
+	"github.com/wasmkube/wasmkube/control/api/labels"
 	"github.com/wasmkube/wasmkube/control/client"
 	"github.com/wasmkube/wasmkube/control/controller"
 	"github.com/wasmkube/wasmkube/control/deployment"
@@ -142,6 +143,8 @@ func New(cfg Config) (*Controller, error) {
 					c.exp.DeletionObserved(key, informer.KeyOf(p))
 				}
 				c.ctrl.Enqueue(key)
+			} else {
+				c.enqueueMatching(p)
 			}
 		},
 		OnUpdate: func(old, p *api.Pod) {
@@ -150,6 +153,13 @@ func New(cfg Config) (*Controller, error) {
 					c.exp.DeletionObserved(key, informer.KeyOf(p))
 				}
 				c.ctrl.Enqueue(key)
+			} else {
+				c.enqueueMatching(p)
+			}
+			if key, ok := owner(old); ok {
+				if now, _ := owner(p); now != key {
+					c.ctrl.Enqueue(key) // released
+				}
 			}
 		},
 		OnDelete: func(p *api.Pod) {
@@ -176,6 +186,21 @@ func New(cfg Config) (*Controller, error) {
 func nodeChanged(old, n *api.Node) bool {
 	return !maps.Equal(old.Labels, n.Labels) || !reflect.DeepEqual(old.Spec.Taints, n.Spec.Taints) ||
 		old.Spec.Unschedulable != n.Spec.Unschedulable
+}
+
+// enqueueMatching queues the DaemonSets that may adopt p, an orphan.
+func (c *Controller) enqueueMatching(p *api.Pod) {
+	if api.ControllerOf(&p.ObjectMeta) != nil || p.DeletionTimestamp != nil {
+		return
+	}
+	for _, ds := range c.dss.List() {
+		if ds.Namespace != p.Namespace {
+			continue
+		}
+		if sel, err := api.SelectorOf(ds.Spec.Selector); err == nil && sel.Matches(labels.Set(p.Labels)) {
+			c.ctrl.Enqueue(informer.KeyOf(ds))
+		}
+	}
 }
 
 func (c *Controller) enqueueAll() {
@@ -216,9 +241,9 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 		return nil
 	}
 	now := c.cfg.Now()
-	var pods []*api.Pod
-	for _, p := range c.pods.ByIndex(informer.ControllerUIDIndex, ds.UID) {
-		pods = append(pods, p)
+	pods, err := c.claim(ctx, ds)
+	if err != nil {
+		return err
 	}
 	hash := TemplateHash(ds)
 	plan := Compute(Snapshot{DaemonSet: ds, Nodes: c.nodes.List(), Pods: pods, Hash: hash,
@@ -258,6 +283,53 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 		c.ctrl.EnqueueAfter(key, plan.RequeueAfter)
 	}
 	return nil
+}
+
+// claim returns the pods ds controls, after adopting the orphans its selector matches and
+// releasing the pods it controls that no longer match, as Kubernetes' ClaimPods (an
+// adoption first checks with a live read that ds is still the one cached and not being
+// deleted).
+func (c *Controller) claim(ctx context.Context, ds *api.DaemonSet) ([]*api.Pod, error) {
+	sel, err := api.SelectorOf(ds.Spec.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("selector of daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
+	}
+	candidates := c.pods.ByIndex(informer.ControllerUIDIndex, ds.UID)
+	for _, p := range c.pods.ListNamespace(ds.Namespace, sel) {
+		if api.ControllerOf(&p.ObjectMeta) == nil {
+			candidates = append(candidates, p)
+		}
+	}
+	claimed := controller.ClaimObjects(&ds.ObjectMeta, sel, candidates)
+	if len(claimed.Adopt)+len(claimed.Release) == 0 {
+		return claimed.Owned, nil
+	}
+	pods := client.Pods(c.cfg.Client).Namespace(ds.Namespace)
+	if len(claimed.Adopt) > 0 {
+		fresh, err := DaemonSets(c.cfg.Client).Namespace(ds.Namespace).Get(ctx, ds.Name)
+		if err != nil {
+			return nil, fmt.Errorf("recheck daemonset %s/%s before adopting: %w", ds.Namespace, ds.Name, err)
+		}
+		if fresh.UID != ds.UID || fresh.DeletionTimestamp != nil {
+			return nil, fmt.Errorf("adopt pods into daemonset %s/%s: it was deleted or replaced", ds.Namespace, ds.Name)
+		}
+		ref := controller.ControllerRef(&ds.ObjectMeta, "apps/v1", "DaemonSet")
+		for _, p := range claimed.Adopt {
+			up := controller.Clone(p)
+			up.OwnerReferences = controller.Adopted(&up.ObjectMeta, ref)
+			if _, err := pods.Update(ctx, up); err != nil {
+				return nil, fmt.Errorf("adopt pod %s/%s: %w", p.Namespace, p.Name, err)
+			}
+		}
+	}
+	for _, p := range claimed.Release {
+		up := controller.Clone(p)
+		up.OwnerReferences = controller.Released(&up.ObjectMeta, ds.UID)
+		if _, err := pods.Update(ctx, up); err != nil && !api.IsNotFound(err) {
+			return nil, fmt.Errorf("release pod %s/%s: %w", p.Namespace, p.Name, err)
+		}
+	}
+	return claimed.Owned, nil
 }
 
 func (c *Controller) backoffs(key string) map[string]time.Time {

@@ -91,3 +91,67 @@ func TestReconcileAgainBeforeTheWatch(t *testing.T) {
 	})
 	countPods("after the watch")
 }
+
+// TestAdoptOrphans: a pod the DaemonSet's selector matches, controlled by nothing, is
+// adopted and counts as that node's daemon pod; a controlled pod whose labels stop matching
+// is released and replaced.
+func TestAdoptOrphans(t *testing.T) {
+	c := controllertest.Client(t, clustertest.StartAPI(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	inf := controller.NewInformers(c)
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	t.Cleanup(cancel)
+	wg.Go(func() { inf.Run(ctx) })
+	dsc, err := New(Config{Client: c, Informers: inf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Go(func() { _ = dsc.Run(ctx) })
+	for _, n := range []string{"n0", "n1"} {
+		if _, err := client.Nodes(c).Create(ctx, &api.Node{ObjectMeta: api.ObjectMeta{Name: n}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := map[string]string{"app": "agent"}
+	spec := api.PodSpec{Containers: []api.Container{{Name: "agent", Image: "agent:v1"}}}
+	orphan := &api.Pod{ObjectMeta: api.ObjectMeta{Name: "orphan", Labels: l}, Spec: spec}
+	orphan.Spec.NodeName = "n0"
+	if _, err := client.Pods(c).Namespace("default").Create(ctx, orphan); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := DaemonSets(c).Namespace("default").Create(ctx, &api.DaemonSet{ObjectMeta: api.ObjectMeta{Name: "agent"}, Spec: api.DaemonSetSpec{
+		Selector: &api.LabelSelector{MatchLabels: l},
+		Template: api.PodTemplateSpec{ObjectMeta: api.ObjectMeta{Labels: l}, Spec: spec}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned := func() (map[string][]string, string) {
+		list, err := client.Pods(c).Namespace("default").List(ctx, client.ListOptions{})
+		if err != nil {
+			return nil, err.Error()
+		}
+		m := map[string][]string{}
+		for _, p := range list.Items {
+			if api.IsControlledBy(&p.ObjectMeta, ds.UID) {
+				m[targetNode(p)] = append(m[targetNode(p)], p.Name)
+			}
+		}
+		return m, fmt.Sprint(m)
+	}
+	controllertest.Eventually(t, "the orphan adopted and a pod on n1", func() (bool, string) {
+		m, s := owned()
+		return len(m["n0"]) == 1 && m["n0"][0] == "orphan" && len(m["n1"]) == 1, s
+	})
+	if _, err := client.Pods(c).Namespace("default").Patch(ctx, "orphan", client.MergePatch, []byte(`{"metadata":{"labels":{"app":"other"}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	controllertest.Eventually(t, "the relabelled pod released and replaced", func() (bool, string) {
+		m, s := owned()
+		p, err := client.Pods(c).Namespace("default").Get(ctx, "orphan")
+		if err != nil {
+			return false, err.Error()
+		}
+		return api.ControllerOf(&p.ObjectMeta) == nil && len(m["n0"]) == 1 && m["n0"][0] != "orphan" && len(m["n1"]) == 1, s
+	})
+}
