@@ -1,6 +1,6 @@
 // Package manager runs every wasmkube controller in one process over one shared set of
 // informers, as Kubernetes' kube-controller-manager does: replicaset, deployment, garbage
-// collector, endpoints, node lifecycle, namespace, taint eviction and job. The server calls Run
+// collector, endpoints, node lifecycle, namespace, taint eviction, job and daemonset. The server calls Run
 // once it wins leader election and cancels its context when it loses it. It lives apart from package controller
 // because the controllers import that package.
 package manager
