@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/wasmkube/wasmkube/control/api"
+	"github.com/wasmkube/wasmkube/control/apiserver"
 	"github.com/wasmkube/wasmkube/control/client"
+	"github.com/wasmkube/wasmkube/control/clustertest"
 )
 
 const agentDaemonSet = `apiVersion: apps/v1
@@ -112,5 +114,22 @@ func TestDaemonSetCommands(t *testing.T) {
 	}
 	if out := tc.mustWK(t, "delete", "ds", "agent", "-n", "edge"); out != "daemonset.apps \"agent\" deleted\n" {
 		t.Fatalf("delete: %q", out)
+	}
+}
+
+// TestDaemonSetLogs: wk logs ds/NAME reads a pod the DaemonSet's selector finds, as kubectl.
+func TestDaemonSetLogs(t *testing.T) {
+	tc := startCluster(t, clustertest.WithConfig(func(c *apiserver.Config) { c.LogSource = echoLogs{} }))
+	seedShop(t, tc)
+	l := map[string]string{"app": "web"}
+	if _, err := client.For[*api.DaemonSet](tc.c, "daemonsets").Namespace("shop").Create(context.Background(), &api.DaemonSet{
+		ObjectMeta: api.ObjectMeta{Name: "web-agent"}, Spec: api.DaemonSetSpec{Selector: &api.LabelSelector{MatchLabels: l},
+			Template: api.PodTemplateSpec{ObjectMeta: api.ObjectMeta{Labels: l},
+				Spec: api.PodSpec{Containers: []api.Container{{Name: "web", Image: "web:v1"}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	r := tc.wk(t, "", "logs", "-n", "shop", "ds/web-agent")
+	if r.code != 0 || r.out != "pod=web-5d4c9-abcde container=web follow=false previous=false timestamps=false tail=all\n" {
+		t.Fatalf("exit %d\nstdout %q\nstderr %q", r.code, r.out, r.err)
 	}
 }

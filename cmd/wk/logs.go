@@ -111,7 +111,7 @@ func logsPod(ctx context.Context, sess *session, arg string) (*api.Pod, error) {
 	}
 	var sel string
 	switch ri.GroupKind() {
-	case api.GroupKind{Group: "apps", Kind: "Deployment"}, api.GroupKind{Group: "apps", Kind: "ReplicaSet"}:
+	case api.GroupKind{Group: "apps", Kind: "Deployment"}, api.GroupKind{Group: "apps", Kind: "ReplicaSet"}, daemonSetKind:
 		var w struct {
 			Spec struct {
 				Selector *api.LabelSelector `json:"selector"`
@@ -128,7 +128,7 @@ func logsPod(ctx context.Context, sess *session, arg string) (*api.Pod, error) {
 		}
 		sel = labels.Set(s.Spec.Selector).String()
 	default:
-		return nil, fmt.Errorf("cannot get the logs of a %s: name a pod, deployment, replicaset or service", ri.Kind)
+		return nil, fmt.Errorf("cannot get the logs of a %s: name a pod, deployment, replicaset, daemonset or service", ri.Kind)
 	}
 	if sel == "" || sel == "<none>" || sel == "<error>" {
 		return nil, fmt.Errorf("%s %s has no usable selector to find its pods", ri.Singular, name)
