@@ -136,6 +136,12 @@ func protoSchema() map[string]map[int]pfield {
 		"ReplicaSetSpec": {1: num("replicas"), 2: msg("selector", "LabelSelector"), 3: msg("template", "PodTemplateSpec"),
 			4: num("minReadySeconds")},
 		"ReplicaSetStatus": {},
+		"DaemonSet":        {1: msg("metadata", "ObjectMeta"), 2: msg("spec", "DaemonSetSpec"), 3: msg("status", "DaemonSetStatus")},
+		"DaemonSetSpec": {1: msg("selector", "LabelSelector"), 2: msg("template", "PodTemplateSpec"),
+			3: msg("updateStrategy", "DaemonSetUpdateStrategy"), 4: num("minReadySeconds"), 6: num("revisionHistoryLimit")},
+		"DaemonSetUpdateStrategy": {1: str("type"), 2: msg("rollingUpdate", "RollingUpdateDaemonSet")},
+		"RollingUpdateDaemonSet":  {1: {name: "maxUnavailable", kind: pIntStr}, 2: {name: "maxSurge", kind: pIntStr}},
+		"DaemonSetStatus":         {},
 
 		"CertificateSigningRequest": {1: msg("metadata", "ObjectMeta"), 2: msg("spec", "CertificateSigningRequestSpec"),
 			3: msg("status", "CertificateSigningRequestStatus")},
