@@ -109,6 +109,10 @@ func TestKubectlDaemonSet(t *testing.T) {
 			if out := kc(t, "get", "daemonset", "agent", "-o", "wide"); !strings.Contains(out, "agent:v1") || !strings.Contains(out, "app=agent") {
 				t.Fatalf("get -o wide:\n%s", out)
 			}
+			if out := kc(t, "describe", "ds", "agent"); !strings.Contains(out, "Desired Number of Nodes Scheduled: 3\n") ||
+				!strings.Contains(out, "Pods Status:  3 Running / 0 Waiting / 0 Succeeded / 0 Failed\n") {
+				t.Fatalf("describe:\n%s", out)
+			}
 			if out := kc(t, "apply", "-f", manifest("v2")); out != "daemonset.apps/agent configured\n" {
 				t.Fatalf("apply v2: %q", out)
 			}
