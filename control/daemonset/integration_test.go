@@ -182,12 +182,8 @@ func TestDaemonSetOnHollowNodes(t *testing.T) {
 
 	// Roll out v2 and watch it go node by node: with maxUnavailable 1, never two eligible
 	// nodes without an available pod at once.
-	cur, err := dss.Get(ctx, "agent")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cur.Spec.Template.Spec.Containers[0].Image = "agent:v2"
-	if _, err := dss.Update(ctx, cur); err != nil {
+	if _, err := dss.Patch(ctx, "agent", client.StrategicMergePatch,
+		[]byte(`{"spec":{"template":{"spec":{"containers":[{"name":"agent","image":"agent:v2"}]}}}}`)); err != nil {
 		t.Fatal(err)
 	}
 	seen := map[int]bool{}
