@@ -225,16 +225,17 @@ func Tolerations(tols []api.Toleration) []api.Toleration {
 // byAge sorts pods bound first, then oldest first, then by name (Kubernetes'
 // podByCreationTimestampAndPhase).
 func byAge(pods []*api.Pod) {
-	sort.SliceStable(pods, func(i, j int) bool {
-		a, b := pods[i], pods[j]
-		if (a.Spec.NodeName != "") != (b.Spec.NodeName != "") {
-			return a.Spec.NodeName != ""
-		}
-		if a.CreationTimestamp.Equal(b.CreationTimestamp.Time) {
-			return a.Name < b.Name
-		}
-		return a.CreationTimestamp.Before(b.CreationTimestamp.Time)
-	})
+	sort.SliceStable(pods, func(i, j int) bool { return older(pods[i], pods[j]) })
+}
+
+func older(a, b *api.Pod) bool {
+	if (a.Spec.NodeName != "") != (b.Spec.NodeName != "") {
+		return a.Spec.NodeName != ""
+	}
+	if a.CreationTimestamp.Equal(b.CreationTimestamp.Time) {
+		return a.Name < b.Name
+	}
+	return a.CreationTimestamp.Before(b.CreationTimestamp.Time)
 }
 
 func allowsSurge(ds *api.DaemonSet) bool {
@@ -477,27 +478,25 @@ func status(s *Snapshot, v map[string]verdict, byNode map[string][]*api.Pod, upd
 	st := *controller.Clone(&ds.Status)
 	var desired, current, misscheduled, ready, available, upToDate int32
 	for _, node := range s.Nodes {
-		var pods []*api.Pod
-		for _, pod := range byNode[node.Name] {
-			// Kubernetes leaves out terminal pods being deleted.
-			terminal := pod.Status.Phase == api.PodFailed || pod.Status.Phase == api.PodSucceeded
-			if !(terminal && pod.DeletionTimestamp != nil) {
-				pods = append(pods, pod)
+		// The node's oldest pod, leaving out terminal pods being deleted as Kubernetes does.
+		var pod *api.Pod
+		for _, p := range byNode[node.Name] {
+			terminal := p.Status.Phase == api.PodFailed || p.Status.Phase == api.PodSucceeded
+			if !(terminal && p.DeletionTimestamp != nil) && (pod == nil || older(p, pod)) {
+				pod = p
 			}
 		}
 		if !v[node.Name].run {
-			if len(pods) > 0 {
+			if pod != nil {
 				misscheduled++
 			}
 			continue
 		}
 		desired++
-		if len(pods) == 0 {
+		if pod == nil {
 			continue
 		}
 		current++
-		byAge(pods)
-		pod := pods[0]
 		if controller.IsPodReady(pod) {
 			ready++
 			if controller.IsPodAvailable(pod, ds.Spec.MinReadySeconds, s.Now) {
