@@ -129,35 +129,25 @@ func up(ctx context.Context, s *streams, cfg server.Config, opts upOptions) erro
 	if err := pushSamples(ctx, s, kc); err != nil {
 		return err
 	}
-	fmt.Fprintln(s.out, "deploying the sample app (samples/hello/hello.yaml):")
-	// The sample is wk up's own, as K3s's auto-deployed manifests are its: every start applies
-	// it again and takes back the fields it sets (a resumed cluster where someone scaled it or
-	// set its image would otherwise fail here with a conflict). Fields it does not set stay.
-	if code := run([]string{"apply", "-f", "-", "--force-conflicts", "--kubeconfig", kc}, bytes.NewReader(samples.HelloManifest), s.out, s.err); code != 0 {
-		return exitError{code: code}
-	}
-	if code := run([]string{"rollout", "status", "deployment", "hello", "--timeout", "2m", "--kubeconfig", kc}, nil, s.out, s.err); code != 0 {
-		return exitError{code: code}
-	}
-	_ = run([]string{"get", "deploy,pods,svc", "-o", "wide", "--kubeconfig", kc}, nil, s.out, s.err)
 	var urls bytes.Buffer
 	for _, n := range nodes {
 		fmt.Fprintf(&urls, "  curl http://%s:30080/\n", n.ip)
 	}
-	if err := waitAnswers(ctx, nodes, 30080); err != nil {
-		return err
+	sample := "The sample app answers on every node:\n\n" + urls.String()
+	if err := deploySample(ctx, s, kc, nodes); err != nil {
+		// The cluster is what wk up is for: a sample that someone changed into an invalid
+		// or failing state on a resumed cluster is reported, and the cluster stays up.
+		sample = fmt.Sprintf("The sample app is not serving: %v.\n'wk describe deployment hello' tells why; 'wk delete -f samples/hello/hello.yaml' and\nanother 'wk up' deploy it afresh.\n", err)
 	}
 	fmt.Fprintf(s.out, `
-wasmkube is up. The sample app answers on every node:
-
-%s
+wasmkube is up. %s
 Use the cluster with:
 
   export KUBECONFIG=%s
   wk get pods            (or kubectl get pods)
 
 Press Ctrl-C to stop; 'wk up --data-dir %s' resumes this cluster.
-`, urls.String(), kc, cfg.DataDir)
+`, sample, kc, cfg.DataDir)
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(s.out, "stopping ...")
@@ -165,6 +155,23 @@ Press Ctrl-C to stop; 'wk up --data-dir %s' resumes this cluster.
 	case err := <-runErr:
 		return fmt.Errorf("runner %s stopped: %w", nodes[0].name, err)
 	}
+}
+
+// deploySample applies samples/hello/hello.yaml, waits for its rollout and prints it, and waits
+// until it answers on every node.
+func deploySample(ctx context.Context, s *streams, kc string, nodes []upNode) error {
+	fmt.Fprintln(s.out, "deploying the sample app (samples/hello/hello.yaml):")
+	// The sample is wk up's own, as K3s's auto-deployed manifests are its: every start applies
+	// it again and takes back the fields it sets (a resumed cluster where someone scaled it or
+	// set its image would otherwise fail here with a conflict). Fields it does not set stay.
+	if code := run([]string{"apply", "-f", "-", "--force-conflicts", "--kubeconfig", kc}, bytes.NewReader(samples.HelloManifest), s.out, s.err); code != 0 {
+		return errors.New("applying samples/hello/hello.yaml failed (above)")
+	}
+	if code := run([]string{"rollout", "status", "deployment", "hello", "--timeout", "2m", "--kubeconfig", kc}, nil, s.out, s.err); code != 0 {
+		return errors.New("its rollout did not finish (above)")
+	}
+	_ = run([]string{"get", "deploy,pods,svc", "-o", "wide", "--kubeconfig", kc}, nil, s.out, s.err)
+	return waitAnswers(ctx, nodes, 30080)
 }
 
 // pushSamples builds the sample modules from the source tree and pushes them: hello as hello:v1
