@@ -498,15 +498,16 @@ func intOrStringText(v *api.IntOrString) string {
 	return v.String()
 }
 
-// replicaSet is kubectl describe replicaset, with its pods counted by phase.
-func (d *describer) replicaSet(ctx context.Context, rs *api.ReplicaSet) (string, error) {
-	pods, err := client.Pods(d.c).Namespace(rs.Namespace).List(ctx, client.ListOptions{})
+// podsStatus is the "Pods Status" line of kubectl describe of a ReplicaSet or DaemonSet: the
+// pods it controls, counted by phase.
+func (d *describer) podsStatus(ctx context.Context, owner *api.ObjectMeta) (string, error) {
+	pods, err := client.Pods(d.c).Namespace(owner.Namespace).List(ctx, client.ListOptions{})
 	if err != nil {
 		return "", err
 	}
 	var running, waiting, succeeded, failed int
 	for _, pod := range pods.Items {
-		if !api.IsControlledBy(&pod.ObjectMeta, rs.UID) {
+		if !api.IsControlledBy(&pod.ObjectMeta, owner.UID) {
 			continue
 		}
 		switch pod.Status.Phase {
@@ -519,6 +520,15 @@ func (d *describer) replicaSet(ctx context.Context, rs *api.ReplicaSet) (string,
 		case api.PodFailed:
 			failed++
 		}
+	}
+	return fmt.Sprintf("%d Running / %d Waiting / %d Succeeded / %d Failed", running, waiting, succeeded, failed), nil
+}
+
+// replicaSet is kubectl describe replicaset, with its pods counted by phase.
+func (d *describer) replicaSet(ctx context.Context, rs *api.ReplicaSet) (string, error) {
+	status, err := d.podsStatus(ctx, &rs.ObjectMeta)
+	if err != nil {
+		return "", err
 	}
 	evs, err := d.eventsFor(ctx, "ReplicaSet", &rs.ObjectMeta)
 	if err != nil {
@@ -534,7 +544,7 @@ func (d *describer) replicaSet(ctx context.Context, rs *api.ReplicaSet) (string,
 		p.write(0, "Controlled By:\t%s\n", c)
 	}
 	p.write(0, "Replicas:\t%d current / %d desired\n", rs.Status.Replicas, api.Deref(rs.Spec.Replicas, 1))
-	p.write(0, "Pods Status:\t%d Running / %d Waiting / %d Succeeded / %d Failed\n", running, waiting, succeeded, failed)
+	p.write(0, "Pods Status:\t%s\n", status)
 	d.podTemplate(p, &rs.Spec.Template)
 	if len(rs.Status.Conditions) > 0 {
 		p.write(0, "Conditions:\n  Type\tStatus\tReason\n")
