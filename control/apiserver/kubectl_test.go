@@ -131,6 +131,9 @@ func TestKubectl(t *testing.T) {
 			[]string{"2 made:1 8080"}, ""},
 		{"create service", []string{"create", "service", "nodeport", "made", "--tcp=80:8080", "-n", "team"}, []string{"service/made created"}, ""},
 		{"created service", []string{"get", "svc", "made", "-n", "team", "-o", "jsonpath={.spec.type} {.spec.ports[0].targetPort}"}, []string{"NodePort 8080"}, ""},
+		{"create job", []string{"create", "job", "once", "--image=once:1", "-n", "team"}, []string{"job.batch/once created"}, ""},
+		{"created job", []string{"get", "job", "once", "-n", "team", "-o", "jsonpath={.spec.template.spec.containers[0].image} {.spec.template.spec.restartPolicy}"},
+			[]string{"once:1 Never"}, ""},
 		// Priority admission copies the class's preemptionPolicy into its pods.
 		{"create priorityclass", []string{"create", "priorityclass", "batch-low", "--value=10", "--preemption-policy=Never", "--description=batch"},
 			[]string{"priorityclass.scheduling.k8s.io/batch-low created"}, ""},

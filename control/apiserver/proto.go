@@ -143,6 +143,12 @@ func protoSchema() map[string]map[int]pfield {
 		"RollingUpdateDaemonSet":  {1: {name: "maxUnavailable", kind: pIntStr}, 2: {name: "maxSurge", kind: pIntStr}},
 		"DaemonSetStatus":         {},
 
+		"Job": {1: msg("metadata", "ObjectMeta"), 2: msg("spec", "JobSpec"), 3: msg("status", "JobStatus")},
+		"JobSpec": {1: num("parallelism"), 2: num("completions"), 3: num("activeDeadlineSeconds"),
+			4: msg("selector", "LabelSelector"), 5: boolean("manualSelector"), 6: msg("template", "PodTemplateSpec"),
+			7: num("backoffLimit"), 8: num("ttlSecondsAfterFinished"), 10: boolean("suspend")},
+		"JobStatus": {},
+
 		"CertificateSigningRequest": {1: msg("metadata", "ObjectMeta"), 2: msg("spec", "CertificateSigningRequestSpec"),
 			3: msg("status", "CertificateSigningRequestStatus")},
 		"CertificateSigningRequestSpec": {1: {name: "request", kind: pBytes}, 2: str("username"), 3: str("uid"),
