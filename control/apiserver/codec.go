@@ -99,6 +99,12 @@ func mediaType(req *http.Request) string {
 
 // bodyJSON reads the request body of a create or update as JSON, converting YAML.
 func (s *Server) bodyJSON(req *http.Request, r *resource) ([]byte, error) {
+	return s.typedBody(req, r.Kind)
+}
+
+// typedBody reads a request body holding an object of kind as JSON: JSON as it is, YAML
+// and Kubernetes' protobuf converted.
+func (s *Server) typedBody(req *http.Request, kind string) ([]byte, error) {
 	b, err := readBody(req, s.bodyLimit())
 	if err != nil {
 		return nil, err
@@ -112,7 +118,7 @@ func (s *Server) bodyJSON(req *http.Request, r *resource) ([]byte, error) {
 		}
 		b = j
 	case protobufType:
-		j, err := protoToJSON(b, map[string]bool{r.Kind: true})
+		j, err := protoToJSON(b, map[string]bool{kind: true})
 		if err != nil {
 			return nil, err
 		}

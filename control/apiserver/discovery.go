@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime"
 	"sort"
+	"strings"
 
 	"github.com/wasmkube/wasmkube/control/api"
 	"github.com/wasmkube/wasmkube/control/pki"
@@ -51,6 +52,17 @@ func (s *Server) groups() []api.APIGroup {
 		out = append(out, api.APIGroup{
 			TypeMeta: api.TypeMeta{Kind: "APIGroup", APIVersion: "v1"},
 			Name:     r.Group, Versions: []api.GroupVersionForDiscovery{gv}, PreferredVersion: gv,
+		})
+	}
+	for _, rv := range selfReviews {
+		if seen[rv.group] {
+			continue
+		}
+		seen[rv.group] = true
+		gv := api.GroupVersionForDiscovery{GroupVersion: rv.group + "/" + rv.version, Version: rv.version}
+		out = append(out, api.APIGroup{
+			TypeMeta: api.TypeMeta{Kind: "APIGroup", APIVersion: "v1"},
+			Name:     rv.group, Versions: []api.GroupVersionForDiscovery{gv}, PreferredVersion: gv,
 		})
 	}
 	return out
@@ -140,6 +152,13 @@ func (s *Server) serveResourceList(w http.ResponseWriter, group, version string)
 				ar.Verbs = []string{"update"}
 			}
 			list.APIResources = append(list.APIResources, ar)
+		}
+	}
+	for _, rv := range selfReviews {
+		if rv.group == group && rv.version == version {
+			found = true
+			list.APIResources = append(list.APIResources, api.APIResource{Name: rv.resource,
+				SingularName: strings.ToLower(rv.kind), Kind: rv.kind, Verbs: []string{"create"}})
 		}
 	}
 	if !found {

@@ -29,7 +29,8 @@ func TestDiscovery(t *testing.T) {
 	}
 	if !slices.Equal(names, []string{"apps=apps/v1", "coordination.k8s.io=coordination.k8s.io/v1",
 		"scheduling.k8s.io=scheduling.k8s.io/v1", "wasmkube.io=wasmkube.io/v1alpha1", "batch=batch/v1",
-		"certificates.k8s.io=certificates.k8s.io/v1", "policy=policy/v1"}) {
+		"certificates.k8s.io=certificates.k8s.io/v1", "policy=policy/v1", "authentication.k8s.io=authentication.k8s.io/v1",
+		"authorization.k8s.io=authorization.k8s.io/v1"}) {
 		t.Fatalf("/apis groups %v", names)
 	}
 

@@ -40,21 +40,11 @@ func budgetForbidden(name, why string) error {
 	return e
 }
 
-// decodeEviction reads the Eviction body (JSON or protobuf; policy/v1 or v1beta1).
+// decodeEviction reads the Eviction body (JSON, YAML or protobuf; policy/v1 or v1beta1).
 func (s *Server) decodeEviction(rq *request) (*api.Eviction, error) {
-	body, err := readBody(rq.req, s.bodyLimit())
+	body, err := s.typedBody(rq.req, "Eviction")
 	if err != nil {
 		return nil, err
-	}
-	switch mt := mediaType(rq.req); mt {
-	case "application/json", "*/*":
-	case protobufType:
-		if body, err = protoToJSON(body, map[string]bool{"Eviction": true}); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, api.NewStatusError(http.StatusUnsupportedMediaType, api.ReasonUnsupportedMedia,
-			fmt.Sprintf("the body of the request was in an unknown format (%s) - accepted media types include: application/json, application/vnd.kubernetes.protobuf", mt))
 	}
 	var ev api.Eviction
 	if err := s.dec.Decode(body, &ev); err != nil {

@@ -155,6 +155,10 @@ func (s *Server) serveGroupVersion(w http.ResponseWriter, req *http.Request, use
 		notFound(w)
 		return
 	}
+	if rv, ok := selfReviewAt(group, version, rest[0]); ok && len(rest) == 1 && rq.namespace == "" && !watchPath {
+		s.serveSelfReview(rq, rv)
+		return
+	}
 	rq.res = s.byPath[group+"/"+version+"/"+rest[0]]
 	if rq.res == nil {
 		notFound(w)

@@ -131,6 +131,10 @@ func TestKubectl(t *testing.T) {
 			[]string{"2 made:1 8080"}, ""},
 		{"create service", []string{"create", "service", "nodeport", "made", "--tcp=80:8080", "-n", "team"}, []string{"service/made created"}, ""},
 		{"created service", []string{"get", "svc", "made", "-n", "team", "-o", "jsonpath={.spec.type} {.spec.ports[0].targetPort}"}, []string{"NodePort 8080"}, ""},
+		// wasmkube has no authorization: the self reviews say every user may do everything.
+		{"auth can-i", []string{"auth", "can-i", "delete", "deployments", "-n", "team"}, []string{"yes"}, ""},
+		{"auth can-i --list", []string{"auth", "can-i", "--list"}, []string{"Resources", "*.*", "[*]"}, ""},
+		{"auth whoami", []string{"auth", "whoami"}, []string{"Username", "admin", "Groups", "system:authenticated"}, ""},
 		{"create job", []string{"create", "job", "once", "--image=once:1", "-n", "team"}, []string{"job.batch/once created"}, ""},
 		{"created job", []string{"get", "job", "once", "-n", "team", "-o", "jsonpath={.spec.template.spec.containers[0].image} {.spec.template.spec.restartPolicy}"},
 			[]string{"once:1 Never"}, ""},
