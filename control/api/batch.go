@@ -111,6 +111,8 @@ func defaultMore(obj Object) {
 		defaultJob(o)
 	case *Module:
 		defaultModule(o)
+	case *CronJob:
+		defaultCronJob(o)
 	}
 }
 
@@ -122,44 +124,17 @@ func validateMore(obj, old Object) FieldErrors {
 		return validateJob(o, oo)
 	case *Module:
 		return validateModule(o)
+	case *CronJob:
+		return validateCronJob(o)
 	}
 	return nil
 }
 
 func validateJob(j, old *Job) FieldErrors {
 	errs := validateMeta(&j.ObjectMeta, true, labels.IsDNS1123Subdomain)
-	s := &j.Spec
-	nonNeg := func(p Path, v *int32) {
-		if v != nil && *v < 0 {
-			errs = append(errs, InvalidValue(p, *v, "must be greater than or equal to 0"))
-		}
-	}
-	nonNeg("spec.parallelism", s.Parallelism)
-	nonNeg("spec.completions", s.Completions)
-	nonNeg("spec.backoffLimit", s.BackoffLimit)
-	nonNeg("spec.ttlSecondsAfterFinished", s.TTLSecondsAfterFinished)
-	if d := s.ActiveDeadlineSeconds; d != nil && *d <= 0 {
-		errs = append(errs, InvalidValue("spec.activeDeadlineSeconds", *d, "must be greater than 0"))
-	}
-	if s.ManualSelector != nil && *s.ManualSelector {
-		errs = append(errs, NotSupported("spec.manualSelector", true, []string{"false"}))
-	}
-	tp := Path("spec").Child("template")
-	if s.Selector != nil {
-		sel, err := SelectorOf(s.Selector)
-		if err != nil {
-			errs = append(errs, InvalidValue("spec.selector", "", err.Error()))
-		} else if !sel.Matches(labels.Set(s.Template.Labels)) {
-			errs = append(errs, InvalidValue(tp.childs("metadata", "labels"), labels.Set(s.Template.Labels).String(),
-				"`selector` does not match template `labels`"))
-		}
-	}
-	errs = append(errs, ValidateLabels(s.Template.Labels, tp.childs("metadata", "labels"))...)
-	errs = append(errs, validatePodSpec(&s.Template.Spec, tp.Child("spec"))...)
-	if rp := s.Template.Spec.RestartPolicy; rp != RestartNever && rp != RestartOnFailure {
-		errs = append(errs, NotSupported(tp.childs("spec", "restartPolicy"), rp, []string{RestartOnFailure, RestartNever}))
-	}
+	errs = append(errs, validateJobSpec(&j.Spec, "spec")...)
 	if old != nil {
+		s, tp := &j.Spec, Path("spec").Child("template")
 		if !reflect.DeepEqual(old.Spec.Template, s.Template) {
 			errs = append(errs, Forbidden(tp, "field is immutable"))
 		}
@@ -169,6 +144,42 @@ func validateJob(j, old *Job) FieldErrors {
 		if !reflect.DeepEqual(old.Spec.Selector, s.Selector) {
 			errs = append(errs, Forbidden("spec.selector", "field is immutable"))
 		}
+	}
+	return errs
+}
+
+// validateJobSpec validates a Job's spec at sp (a Job's or a CronJob's jobTemplate.spec).
+func validateJobSpec(s *JobSpec, sp Path) FieldErrors {
+	var errs FieldErrors
+	nonNeg := func(p Path, v *int32) {
+		if v != nil && *v < 0 {
+			errs = append(errs, InvalidValue(p, *v, "must be greater than or equal to 0"))
+		}
+	}
+	nonNeg(sp.Child("parallelism"), s.Parallelism)
+	nonNeg(sp.Child("completions"), s.Completions)
+	nonNeg(sp.Child("backoffLimit"), s.BackoffLimit)
+	nonNeg(sp.Child("ttlSecondsAfterFinished"), s.TTLSecondsAfterFinished)
+	if d := s.ActiveDeadlineSeconds; d != nil && *d <= 0 {
+		errs = append(errs, InvalidValue(sp.Child("activeDeadlineSeconds"), *d, "must be greater than 0"))
+	}
+	if s.ManualSelector != nil && *s.ManualSelector {
+		errs = append(errs, NotSupported(sp.Child("manualSelector"), true, []string{"false"}))
+	}
+	tp := sp.Child("template")
+	if s.Selector != nil {
+		sel, err := SelectorOf(s.Selector)
+		if err != nil {
+			errs = append(errs, InvalidValue(sp.Child("selector"), "", err.Error()))
+		} else if !sel.Matches(labels.Set(s.Template.Labels)) {
+			errs = append(errs, InvalidValue(tp.childs("metadata", "labels"), labels.Set(s.Template.Labels).String(),
+				"`selector` does not match template `labels`"))
+		}
+	}
+	errs = append(errs, ValidateLabels(s.Template.Labels, tp.childs("metadata", "labels"))...)
+	errs = append(errs, validatePodSpec(&s.Template.Spec, tp.Child("spec"))...)
+	if rp := s.Template.Spec.RestartPolicy; rp != RestartNever && rp != RestartOnFailure {
+		errs = append(errs, NotSupported(tp.childs("spec", "restartPolicy"), rp, []string{RestartOnFailure, RestartNever}))
 	}
 	return errs
 }

@@ -148,6 +148,12 @@ func protoSchema() map[string]map[int]pfield {
 			4: msg("selector", "LabelSelector"), 5: boolean("manualSelector"), 6: msg("template", "PodTemplateSpec"),
 			7: num("backoffLimit"), 8: num("ttlSecondsAfterFinished"), 10: boolean("suspend")},
 		"JobStatus": {},
+		"CronJob":   {1: msg("metadata", "ObjectMeta"), 2: msg("spec", "CronJobSpec"), 3: msg("status", "CronJobStatus")},
+		"CronJobSpec": {1: str("schedule"), 2: {name: "startingDeadlineSeconds", kind: pInt, ptr: true}, 3: str("concurrencyPolicy"),
+			4: boolean("suspend"), 5: msg("jobTemplate", "JobTemplateSpec"), 6: num("successfulJobsHistoryLimit"),
+			7: num("failedJobsHistoryLimit"), 8: str("timeZone")},
+		"JobTemplateSpec": {1: msg("metadata", "ObjectMeta"), 2: msg("spec", "JobSpec")},
+		"CronJobStatus":   {},
 
 		"CertificateSigningRequest": {1: msg("metadata", "ObjectMeta"), 2: msg("spec", "CertificateSigningRequestSpec"),
 			3: msg("status", "CertificateSigningRequestStatus")},

@@ -29,6 +29,8 @@ type Informers struct {
 	Jobs *informer.Informer[*api.Job]
 	// DaemonSets are indexed by nothing: their pods are found by controller UID.
 	DaemonSets *informer.Informer[*api.DaemonSet]
+	// CronJobs are indexed by nothing: their Jobs are found by controller UID.
+	CronJobs *informer.Informer[*api.CronJob]
 	// Others covers every other resource in api.Resources(), by plural resource name, so that
 	// the garbage collector sees kinds added later. They are best effort: their sources are
 	// marked Generic and nothing waits for them to sync, so a kind without a typed informer
@@ -59,6 +61,7 @@ func NewInformers(c *client.Client) *Informers {
 			informer.ControllerUIDIndex: informer.ByControllerUID[*api.Job](),
 		}),
 		DaemonSets: informer.New(client.For[*api.DaemonSet](c, "daemonsets"), client.ListOptions{}, nil),
+		CronJobs:   informer.New(client.For[*api.CronJob](c, "cronjobs"), client.ListOptions{}, nil),
 		Others:     map[string]*informer.Informer[api.Object]{},
 	}
 	typed := map[string]Source{
@@ -73,6 +76,7 @@ func NewInformers(c *client.Client) *Informers {
 		"events":      SourceOf(i.Events),
 		"jobs":        SourceOf(i.Jobs),
 		"daemonsets":  SourceOf(i.DaemonSets),
+		"cronjobs":    SourceOf(i.CronJobs),
 	}
 	for _, ri := range api.Resources() {
 		s, ok := typed[ri.Resource]

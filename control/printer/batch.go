@@ -92,3 +92,45 @@ func moduleRow(m *api.Module, now time.Time) []any {
 	}
 	return []any{m.Name, tagList, digest, age(m.CreationTimestamp, now)}
 }
+
+// cronJobColumns follow kubectl 1.27+: NAME, SCHEDULE, TIMEZONE, SUSPEND, ACTIVE, LAST SCHEDULE,
+// AGE; the wide output adds CONTAINERS, IMAGES and SELECTOR.
+func cronJobColumns() []api.TableColumnDefinition {
+	return []api.TableColumnDefinition{nameCol(),
+		col("Schedule", typeString, "The schedule in Cron format.", 0),
+		col("Timezone", typeString, "The time zone name for the given schedule.", 0),
+		col("Suspend", typeString, "Whether the cron job is suspended.", 0),
+		col("Active", typeInteger, "The number of currently running jobs.", 0),
+		col("Last Schedule", typeString, "When the last job was scheduled.", 0),
+		ageCol(),
+		col("Containers", typeString, "Names of each container in the template.", 1),
+		col("Images", typeString, "Images referenced by each container in the template.", 1),
+		col("Selector", typeString, "Labels of the jobs of the cron job.", 1)}
+}
+
+func cronJobRow(cj *api.CronJob, now time.Time) []any {
+	tz := "<none>"
+	if cj.Spec.TimeZone != nil {
+		tz = *cj.Spec.TimeZone
+	}
+	suspend := "False"
+	if cj.Spec.Suspend != nil && *cj.Spec.Suspend {
+		suspend = "True"
+	}
+	last := "<none>"
+	if cj.Status.LastScheduleTime != nil {
+		last = HumanDuration(now.Sub(cj.Status.LastScheduleTime.Time))
+	}
+	var names, images []string
+	for _, c := range cj.Spec.JobTemplate.Spec.Template.Spec.Containers {
+		names, images = append(names, c.Name), append(images, c.Image)
+	}
+	sel := "<none>"
+	if s := cj.Spec.JobTemplate.Spec.Selector; s != nil {
+		if ls, err := api.SelectorOf(s); err == nil {
+			sel = ls.String()
+		}
+	}
+	return []any{cj.Name, cj.Spec.Schedule, tz, suspend, int64(len(cj.Status.Active)), last,
+		age(cj.CreationTimestamp, now), strings.Join(names, ","), strings.Join(images, ","), sel}
+}

@@ -132,6 +132,8 @@ func printerFor(ri *api.ResourceInfo) kindPrinter {
 		return kindPrinter{leaseColumns, typed(leaseRow)}
 	case api.GroupKind{Group: "batch", Kind: "Job"}:
 		return kindPrinter{jobColumns, typed(jobRow)}
+	case api.GroupKind{Group: "batch", Kind: "CronJob"}:
+		return kindPrinter{cronJobColumns, typed(cronJobRow)}
 	case api.GroupKind{Group: "wasmkube.io", Kind: "Module"}:
 		return kindPrinter{moduleColumns, typed(moduleRow)}
 	case api.GroupKind{Group: "scheduling.k8s.io", Kind: "PriorityClass"}:

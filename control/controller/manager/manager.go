@@ -1,6 +1,6 @@
 // Package manager runs every wasmkube controller in one process over one shared set of
 // informers, as Kubernetes' kube-controller-manager does: replicaset, deployment, garbage
-// collector, endpoints, node lifecycle, namespace, taint eviction, job and daemonset. The server calls Run
+// collector, endpoints, node lifecycle, namespace, taint eviction, job, cronjob and daemonset. The server calls Run
 // once it wins leader election and cancels its context when it loses it. It lives apart from package controller
 // because the controllers import that package.
 package manager
@@ -16,6 +16,7 @@ import (
 
 	"github.com/wasmkube/wasmkube/control/client"
 	"github.com/wasmkube/wasmkube/control/controller"
+	"github.com/wasmkube/wasmkube/control/cronjob"
 	"github.com/wasmkube/wasmkube/control/csr"
 	"github.com/wasmkube/wasmkube/control/daemonset"
 	"github.com/wasmkube/wasmkube/control/deployment"
@@ -104,7 +105,8 @@ func (m *Manager) Run(ctx context.Context) error {
 	jobRec, csrRec, lbRec := recorder(job.Name), recorder(csr.Name), recorder(servicelb.Name)
 	recorders := []*client.Recorder{rsRec, dRec, nodeRec, taintRec, jobRec, csrRec, lbRec}
 	dsRec := recorder(daemonset.Name)
-	recorders = append(recorders, dsRec)
+	cjRec := recorder(cronjob.Name)
+	recorders = append(recorders, dsRec, cjRec)
 	log := func(name string) *slog.Logger { return cfg.Logger.With("controller", name) }
 
 	var runners []runner
@@ -125,6 +127,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		add(taint.New(taint.Config{Client: c, Informers: inf, Recorder: taintRec, Now: cfg.Now, Logger: log("taint")})),
 		add(job.New(job.Config{Client: c, Informers: inf, Recorder: jobRec, Now: cfg.Now, Logger: log("job")})),
 		add(daemonset.New(daemonset.Config{Client: c, Informers: inf, Recorder: dsRec, Now: cfg.Now, Logger: log("daemonset")})),
+		add(cronjob.New(cronjob.Config{Client: c, Informers: inf, Recorder: cjRec, Now: cfg.Now, Logger: log("cronjob")})),
 		add(servicelb.New(servicelb.Config{Client: c, Informers: inf, Pool: cfg.LoadBalancerPool, Recorder: lbRec, Logger: log("servicelb")})),
 		add(disruption.New(disruption.Config{Client: c, Informers: inf, Now: cfg.Now, Logger: log("disruption")})),
 	)
