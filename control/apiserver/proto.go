@@ -86,7 +86,7 @@ func protoSchema() map[string]map[int]pfield {
 		"PodStatus":       {1: str("phase")},
 		"PodTemplateSpec": {1: msg("metadata", "ObjectMeta"), 2: msg("spec", "PodSpec")},
 		"PodSpec": {1: msgs("volumes", "Volume"), 2: msgs("containers", "Container"), 3: str("restartPolicy"),
-			4: num("terminationGracePeriodSeconds"), 5: num("activeDeadlineSeconds"),
+			4: num("terminationGracePeriodSeconds"), 5: num("activeDeadlineSeconds"), 6: str("dnsPolicy"),
 			7: {name: "nodeSelector", kind: pMapString}, 10: str("nodeName"), 16: str("hostname"), 19: str("schedulerName")},
 		"Container": {1: str("name"), 2: str("image"), 3: strs("command"), 4: strs("args"), 5: str("workingDir"),
 			6: msgs("ports", "ContainerPort"), 7: msgs("env", "EnvVar"), 8: msg("resources", "ResourceRequirements"),

@@ -128,6 +128,8 @@ func TestCompute(t *testing.T) {
 		{name: "time zone", cj: newCronJob(schedule("0 9 * * *"), timeZone("Europe/Paris")),
 			now: at(8, 0).AddDate(0, 0, 1).Add(time.Second), create: fmt.Sprintf("tick-%d", at(8, 0).AddDate(0, 0, 1).Unix()/60),
 			requeue: 24*time.Hour - time.Second + nextScheduleDelta, last: at(8, 0).AddDate(0, 0, 1)},
+		{name: "descriptor", cj: newCronJob(schedule("@hourly")), now: at(11, 0).Add(time.Second),
+			create: fmt.Sprintf("tick-%d", at(11, 0).Unix()/60), requeue: time.Hour - time.Second + nextScheduleDelta, last: at(11, 0)},
 		{name: "already created", cj: newCronJob(lastScheduled(at(10, 1))), jobs: []*api.Job{runJob(at(10, 2), "")},
 			now: at(10, 2).Add(time.Second), requeue: 59*time.Second + nextScheduleDelta, last: at(10, 2)},
 	}
