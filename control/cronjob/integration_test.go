@@ -41,7 +41,9 @@ func start(t *testing.T, a *clustertest.API, clk *clock) (*client.Client, contex
 	t.Cleanup(cancel)
 	run := func(f func(context.Context) error) { wg.Go(func() { _ = f(ctx) }) }
 	inf := controller.NewInformers(c)
-	cjc, err := cronjob.New(cronjob.Config{Client: c, Informers: inf, Now: clk.Now})
+	rec := client.NewRecorder(c, client.RecorderConfig{Component: cronjob.Name})
+	rec.Start(ctx)
+	cjc, err := cronjob.New(cronjob.Config{Client: c, Informers: inf, Recorder: rec, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,5 +214,28 @@ func TestCronJobRunsJobs(t *testing.T) {
 		_, err1 := jobs.Get(ctx, j1.Name)
 		_, err2 := jobs.Get(ctx, j2.Name)
 		return api.IsNotFound(err1) && err2 == nil, fmt.Sprint(err1, err2)
+	})
+	controllertest.Eventually(t, "events as Kubernetes words them", func() (bool, string) {
+		list, err := client.Events(c).Namespace("default").List(ctx, client.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		want := map[string]bool{"Created job " + j2.Name: false, "Saw completed job: " + j1.Name + ", condition: Complete": false,
+			"Deleted job " + j1.Name: false}
+		var got []string
+		for _, e := range list.Items {
+			if e.InvolvedObject.Kind == "CronJob" && e.InvolvedObject.Name == "tick" {
+				got = append(got, e.Reason+": "+e.Message)
+				if _, ok := want[e.Message]; ok {
+					want[e.Message] = true
+				}
+			}
+		}
+		for _, seen := range want {
+			if !seen {
+				return false, strings.Join(got, "; ")
+			}
+		}
+		return true, ""
 	})
 }
