@@ -239,3 +239,60 @@ func TestCronJobRunsJobs(t *testing.T) {
 		return true, ""
 	})
 }
+
+// TestCronJobReplace: under concurrencyPolicy Replace the next run deletes the Job still
+// running (background propagation) and takes its place in status.active; under Forbid it is
+// skipped while a Job runs.
+func TestCronJobReplace(t *testing.T) {
+	a := clustertest.StartAPI(t)
+	clk := &clock{}
+	clk.Set(time.Now())
+	c, ctx := start(t, a, clk)
+	cjs := cronjob.CronJobs(c).Namespace("default")
+	jobs := job.Jobs(c).Namespace("default")
+	for _, policy := range []string{api.ReplaceConcurrent, api.ForbidConcurrent} {
+		t.Run(policy, func(t *testing.T) {
+			clk.Set(time.Now()) // before the new CronJob's first scheduled time
+			want := newCronJob(strings.ToLower(policy))
+			want.Spec.ConcurrencyPolicy = policy
+			cj, err := cjs.Create(ctx, want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := cj.CreationTimestamp.Truncate(time.Minute).Add(time.Minute)
+			step := func(n int, at time.Time, active string) {
+				t.Helper()
+				clk.Set(at.Add(time.Second))
+				controllertest.Eventually(t, fmt.Sprintf("%s active", active), func() (bool, string) {
+					cur, err := cjs.Get(ctx, cj.Name)
+					if err != nil {
+						return false, err.Error()
+					}
+					if cur.Annotations["test/tick"] != fmt.Sprint(n) {
+						if cur.Annotations == nil {
+							cur.Annotations = map[string]string{}
+						}
+						cur.Annotations["test/tick"] = fmt.Sprint(n)
+						_, err = cjs.Update(ctx, cur)
+						return false, fmt.Sprint("touch: ", err)
+					}
+					return len(cur.Status.Active) == 1 && cur.Status.Active[0].Name == active, fmt.Sprintf("%+v", cur.Status)
+				})
+			}
+			j1, j2 := cronjob.JobName(cj, first), cronjob.JobName(cj, first.Add(time.Minute))
+			step(1, first, j1)
+			if policy == api.ReplaceConcurrent {
+				step(2, first.Add(time.Minute), j2)
+				controllertest.Eventually(t, j1+" deleted", func() (bool, string) {
+					_, err := jobs.Get(ctx, j1)
+					return api.IsNotFound(err), fmt.Sprint(err)
+				})
+				return
+			}
+			step(2, first.Add(time.Minute), j1)
+			if _, err := jobs.Get(ctx, j2); !api.IsNotFound(err) {
+				t.Fatalf("forbid started %s while %s runs: %v", j2, j1, err)
+			}
+		})
+	}
+}
