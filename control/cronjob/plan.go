@@ -97,6 +97,12 @@ func Compute(s Snapshot) Plan {
 	if cj.DeletionTimestamp != nil || (cj.Spec.Suspend != nil && *cj.Spec.Suspend) {
 		return p
 	}
+	if tz := cj.Spec.TimeZone; tz != nil {
+		if _, err := time.LoadLocation(*tz); err != nil {
+			p.Events = append(p.Events, Event{api.EventWarning, "UnknownTimeZone", fmt.Sprintf("invalid timeZone: %q: %s", *tz, err)})
+			return p
+		}
+	}
 	sched, err := api.ParseCronSchedule(cj.Spec.Schedule, cj.Spec.TimeZone)
 	if err != nil {
 		p.Events = append(p.Events, Event{api.EventWarning, "UnparseableSchedule",

@@ -130,6 +130,7 @@ func TestCompute(t *testing.T) {
 			requeue: 24*time.Hour - time.Second + nextScheduleDelta, last: at(8, 0).AddDate(0, 0, 1)},
 		{name: "descriptor", cj: newCronJob(schedule("@hourly")), now: at(11, 0).Add(time.Second),
 			create: fmt.Sprintf("tick-%d", at(11, 0).Unix()/60), requeue: time.Hour - time.Second + nextScheduleDelta, last: at(11, 0)},
+		{name: "unknown time zone", cj: newCronJob(timeZone("Mars/Olympus")), now: at(10, 5), events: "UnknownTimeZone"},
 		{name: "already created", cj: newCronJob(lastScheduled(at(10, 1))), jobs: []*api.Job{runJob(at(10, 2), "")},
 			now: at(10, 2).Add(time.Second), requeue: 59*time.Second + nextScheduleDelta, last: at(10, 2)},
 	}
@@ -193,5 +194,19 @@ func TestComputeLastSuccessfulTime(t *testing.T) {
 	}
 	if p.Status.LastSuccessfulTime == nil || !p.Status.LastSuccessfulTime.Equal(done.Status.CompletionTime.Time) {
 		t.Errorf("lastSuccessfulTime %v, want %v", p.Status.LastSuccessfulTime, done.Status.CompletionTime)
+	}
+}
+
+// BenchmarkCompute plans a CronJob with a long finished history (100 Jobs) at a due time.
+func BenchmarkCompute(b *testing.B) {
+	cj := newCronJob(lastScheduled(at(10, 0)))
+	var jobs []*api.Job
+	for i := range 100 {
+		j := runJob(at(8, 0).Add(time.Duration(i)*time.Minute), api.JobComplete)
+		j.OwnerReferences[0].UID = cj.UID
+		jobs = append(jobs, j)
+	}
+	for b.Loop() {
+		_ = Compute(Snapshot{CronJob: cj, Jobs: jobs, Now: at(10, 1).Add(time.Second)})
 	}
 }
