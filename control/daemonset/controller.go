@@ -182,10 +182,11 @@ func New(cfg Config) (*Controller, error) {
 }
 
 // nodeChanged reports whether a node update may change where daemon pods run: its labels,
-// taints or name, not its heartbeats (Kubernetes' shouldIgnoreNodeUpdate).
+// taints, readiness or schedulability, not its heartbeats (Kubernetes' shouldIgnoreNodeUpdate;
+// readiness stands for the condition taints Kubernetes' nodes carry).
 func nodeChanged(old, n *api.Node) bool {
 	return !maps.Equal(old.Labels, n.Labels) || !reflect.DeepEqual(old.Spec.Taints, n.Spec.Taints) ||
-		old.Spec.Unschedulable != n.Spec.Unschedulable
+		old.Spec.Unschedulable != n.Spec.Unschedulable || readyStatus(old) != readyStatus(n)
 }
 
 // enqueueMatching queues the DaemonSets that may adopt p, an orphan.

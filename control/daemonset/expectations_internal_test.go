@@ -42,7 +42,7 @@ func TestReconcileAgainBeforeTheWatch(t *testing.T) {
 	t.Cleanup(dsc.ctrl.Stop) // its loop never runs: the test calls Reconcile itself
 	const nodes = 30
 	for i := range nodes {
-		if _, err := client.Nodes(c).Create(ctx, &api.Node{ObjectMeta: api.ObjectMeta{Name: fmt.Sprintf("n%02d", i)}}); err != nil {
+		if _, err := client.Nodes(c).Create(ctx, readyNode(fmt.Sprintf("n%02d", i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -109,7 +109,7 @@ func TestAdoptOrphans(t *testing.T) {
 	}
 	wg.Go(func() { _ = dsc.Run(ctx) })
 	for _, n := range []string{"n0", "n1"} {
-		if _, err := client.Nodes(c).Create(ctx, &api.Node{ObjectMeta: api.ObjectMeta{Name: n}}); err != nil {
+		if _, err := client.Nodes(c).Create(ctx, readyNode(n)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -154,4 +154,10 @@ func TestAdoptOrphans(t *testing.T) {
 		}
 		return api.ControllerOf(&p.ObjectMeta) == nil && len(m["n0"]) == 1 && m["n0"][0] != "orphan" && len(m["n1"]) == 1, s
 	})
+}
+
+// readyNode is a node whose runner reports it Ready.
+func readyNode(name string) *api.Node {
+	return &api.Node{ObjectMeta: api.ObjectMeta{Name: name},
+		Status: api.NodeStatus{Conditions: []api.NodeCondition{{Type: api.NodeReady, Status: api.ConditionTrue}}}}
 }

@@ -1,6 +1,7 @@
 package daemonset
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -168,9 +169,13 @@ func shouldRun(node *api.Node, ds *api.DaemonSet, tols []api.Toleration) (run, k
 			return false, false
 		}
 	}
+	taints := node.Spec.Taints
+	if t, ok := conditionTaint(node); ok {
+		taints = append(slices.Clip(taints), t)
+	}
 	untolerated := func(effects ...string) bool {
-		for i := range node.Spec.Taints {
-			t := &node.Spec.Taints[i]
+		for i := range taints {
+			t := &taints[i]
 			hit := false
 			for _, e := range effects {
 				hit = hit || t.Effect == e
@@ -185,6 +190,31 @@ func shouldRun(node *api.Node, ds *api.DaemonSet, tols []api.Toleration) (run, k
 		return false, !untolerated(api.TaintNoExecute)
 	}
 	return true, true
+}
+
+// conditionTaint is the NoSchedule taint Kubernetes' node lifecycle controller puts on a node
+// that is not Ready (TaintNodesByCondition), which wasmkube's nodes do not carry: not-ready
+// when the node reports Ready=False, unreachable when its Ready condition is Unknown or
+// missing. It keeps new daemon pods off such a node (the scheduler would leave them Pending)
+// while the ones there keep running.
+func conditionTaint(n *api.Node) (api.Taint, bool) {
+	switch readyStatus(n) {
+	case api.ConditionTrue:
+		return api.Taint{}, false
+	case api.ConditionFalse:
+		return api.Taint{Key: TaintNodeNotReady, Effect: api.TaintNoSchedule}, true
+	}
+	return api.Taint{Key: TaintNodeUnreachable, Effect: api.TaintNoSchedule}, true
+}
+
+// readyStatus is the status of n's Ready condition ("" when it has none).
+func readyStatus(n *api.Node) api.ConditionStatus {
+	for _, c := range n.Status.Conditions {
+		if c.Type == api.NodeReady {
+			return c.Status
+		}
+	}
+	return ""
 }
 
 func tolerates(tols []api.Toleration, t *api.Taint) bool {

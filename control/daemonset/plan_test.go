@@ -12,8 +12,19 @@ import (
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
+// newNode is a Ready node.
 func newNode(name string, labels map[string]string, taints ...api.Taint) *api.Node {
-	return &api.Node{ObjectMeta: api.ObjectMeta{Name: name, Labels: labels}, Spec: api.NodeSpec{Taints: taints}}
+	return &api.Node{ObjectMeta: api.ObjectMeta{Name: name, Labels: labels}, Spec: api.NodeSpec{Taints: taints},
+		Status: api.NodeStatus{Conditions: []api.NodeCondition{{Type: api.NodeReady, Status: api.ConditionTrue}}}}
+}
+
+// withReady sets n's Ready condition to st, or removes it when st is "".
+func withReady(n *api.Node, st api.ConditionStatus) *api.Node {
+	n.Status.Conditions = nil
+	if st != "" {
+		n.Status.Conditions = []api.NodeCondition{{Type: api.NodeReady, Status: st}}
+	}
+	return n
 }
 
 func nodes(n int) []*api.Node {
@@ -106,6 +117,14 @@ func TestShouldRun(t *testing.T) {
 		{"unreachable NoExecute is tolerated", newNode("n", nil, taint(TaintNodeUnreachable, api.TaintNoExecute)), nil, true, true},
 		{"memory-pressure is tolerated", newNode("n", nil, taint(TaintNodeMemoryPressure, api.TaintNoSchedule)), nil, true, true},
 		{"not-ready NoSchedule is not", newNode("n", nil, taint(TaintNodeNotReady, api.TaintNoSchedule)), nil, false, true},
+		// Kubernetes' nodes carry condition taints that wasmkube's do not: the Ready condition
+		// stands for them.
+		{"NotReady: no new pod, the running one stays", withReady(newNode("n", nil), api.ConditionFalse), nil, false, true},
+		{"Ready unknown: no new pod, the running one stays", withReady(newNode("n", nil), api.ConditionUnknown), nil, false, true},
+		{"no Ready condition yet: unreachable", withReady(newNode("n", nil), ""), nil, false, true},
+		{"NotReady tolerated by the template", withReady(newNode("n", nil), api.ConditionFalse), func(ds *api.DaemonSet) {
+			ds.Spec.Template.Spec.Tolerations = []api.Toleration{{Key: TaintNodeNotReady, Operator: "Exists", Effect: api.TaintNoSchedule}}
+		}, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			run, keep := ShouldRun(tc.node, newDS(tc.mutate))
