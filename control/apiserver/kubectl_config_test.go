@@ -1,43 +1,16 @@
 package apiserver_test
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wasmkube/wasmkube/control/clustertest"
 	"github.com/wasmkube/wasmkube/control/pki"
 )
-
-// kubectls returns the kubectl binaries to test with: the one on PATH, and the versioned
-// kubectl.1.27 and kubectl.1.33 installed beside it, if present.
-func kubectls(t *testing.T) map[string]string {
-	t.Helper()
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl is not on PATH")
-	}
-	out := map[string]string{"path": kubectl}
-	real, err := filepath.EvalSymlinks(kubectl)
-	if err != nil {
-		return out
-	}
-	for _, v := range []string{"1.27", "1.33"} {
-		if p := filepath.Join(filepath.Dir(real), "kubectl."+v); fileExists(p) {
-			out[v] = p
-		}
-	}
-	return out
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
 
 // selfSigned writes a certificate issued by a new CA and its key, PEM-encoded, as kubectl
 // create secret tls reads them.
@@ -88,22 +61,17 @@ func TestKubectlConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	cert, key := selfSigned(t, dir)
-	for version, kubectl := range kubectls(t) {
+	for version, kubectl := range clustertest.Kubectls(t) {
 		t.Run(version, func(t *testing.T) {
 			ns := "v" + strings.ReplaceAll(version, ".", "")
+			k := clustertest.Kubectl{Bin: kubectl, Kubeconfig: kubeconfig, Namespace: ns, Home: filepath.Join(dir, ns)}
 			run := func(t *testing.T, args ...string) (string, string) {
 				t.Helper()
-				ctx, cancel := context.WithTimeout(context.Background(), patience)
-				defer cancel()
-				cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", kubeconfig, "-n", ns}, args...)...)
-				home := filepath.Join(dir, ns)
-				cmd.Env = append(os.Environ(), "HOME="+home, "KUBECACHEDIR="+filepath.Join(home, "cache"))
-				var stdout, stderr bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &stdout, &stderr
-				if err := cmd.Run(); err != nil {
-					t.Fatalf("kubectl %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+				out, errOut, err := k.Run(context.Background(), args...)
+				if err != nil {
+					t.Fatalf("kubectl %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out, errOut)
 				}
-				return stdout.String(), stderr.String()
+				return out, errOut
 			}
 			steps := []struct {
 				name     string

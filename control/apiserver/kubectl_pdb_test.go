@@ -1,35 +1,26 @@
 package apiserver_test
 
 import (
-	"bytes"
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wasmkube/wasmkube/control/clustertest"
 )
 
 // TestKubectlPodDisruptionBudget creates, lists and deletes PodDisruptionBudgets with
 // kubectl 1.27 and 1.33 (1.32 and later send protobuf for kubectl create pdb), and evicts
 // nothing with kubectl drain's discovery check in mind: pods/eviction is listed.
 func TestKubectlPodDisruptionBudget(t *testing.T) {
-	bins := kubectls(t)
+	bins := clustertest.Kubectls(t)
 	e := start(t)
 	dir := t.TempDir()
 	kubeconfig := e.api.Kubeconfig(t)
 	for v, bin := range bins {
 		t.Run(v, func(t *testing.T) {
-			run := func(args ...string) (string, string, error) {
-				ctx, cancel := context.WithTimeout(context.Background(), patience)
-				defer cancel()
-				cmd := exec.CommandContext(ctx, bin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
-				cmd.Env = append(os.Environ(), "HOME="+dir, "KUBECACHEDIR="+filepath.Join(dir, "cache-"+v))
-				var out, errOut bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &out, &errOut
-				err := cmd.Run()
-				return out.String(), errOut.String(), err
-			}
+			k := clustertest.Kubectl{Bin: bin, Kubeconfig: kubeconfig, Home: filepath.Join(dir, v)}
+			run := func(args ...string) (string, string, error) { return k.Run(context.Background(), args...) }
 			name := "web-" + strings.ReplaceAll(v, ".", "")
 			if out, errOut, err := run("create", "pdb", name, "--selector=app=web", "--min-available=50%"); err != nil ||
 				!strings.Contains(out, "poddisruptionbudget.policy/"+name+" created") {

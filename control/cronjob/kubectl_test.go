@@ -1,10 +1,6 @@
 package cronjob_test
 
 import (
-	"bytes"
-	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,30 +11,10 @@ import (
 	"github.com/wasmkube/wasmkube/control/job"
 )
 
-// kubectls returns the kubectl on PATH (1.32, which sends protobuf bodies) and 1.27 and 1.33
-// installed beside it.
-func kubectls(t *testing.T) map[string]string {
-	t.Helper()
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl is not on PATH")
-	}
-	out := map[string]string{"path": kubectl}
-	if real, err := filepath.EvalSymlinks(kubectl); err == nil {
-		for _, v := range []string{"1.27", "1.33"} {
-			p := filepath.Join(filepath.Dir(real), "kubectl."+v)
-			if _, err := os.Stat(p); err == nil {
-				out[v] = p
-			}
-		}
-	}
-	return out
-}
-
 // TestKubectlCronJob creates a CronJob with kubectl create cronjob (a protobuf body), lists it
 // with get cj, and starts a run by hand with create job --from=cronjob/NAME.
 func TestKubectlCronJob(t *testing.T) {
-	bins := kubectls(t)
+	bins := clustertest.Kubectls(t)
 	a := clustertest.StartAPI(t)
 	clk := &clock{}
 	clk.Set(time.Now())
@@ -48,20 +24,8 @@ func TestKubectlCronJob(t *testing.T) {
 	for version, kubectl := range bins {
 		t.Run(version, func(t *testing.T) {
 			ns := "v" + strings.ReplaceAll(version, ".", "")
-			kc := func(t *testing.T, args ...string) string {
-				t.Helper()
-				ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-				defer cancel()
-				cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", kubeconfig, "-n", ns}, args...)...)
-				home := filepath.Join(dir, ns)
-				cmd.Env = append(os.Environ(), "HOME="+home, "KUBECACHEDIR="+filepath.Join(home, "cache"))
-				var stdout, stderr bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &stdout, &stderr
-				if err := cmd.Run(); err != nil {
-					t.Fatalf("kubectl %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout.String(), stderr.String())
-				}
-				return stdout.String()
-			}
+			k := clustertest.Kubectl{Bin: kubectl, Kubeconfig: kubeconfig, Namespace: ns, Home: filepath.Join(dir, ns)}
+			kc := func(t *testing.T, args ...string) string { t.Helper(); return k.Must(t, ctx, args...) }
 			kc(t, "create", "namespace", ns)
 			if out := kc(t, "create", "cronjob", "tick", "--image=wc:v1", "--schedule=*/1 * * * *"); out != "cronjob.batch/tick created\n" {
 				t.Fatalf("create cronjob: %q", out)

@@ -1,44 +1,13 @@
 package daemonset_test
 
 import (
-	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wasmkube/wasmkube/control/clustertest"
 )
-
-// kubectls returns the kubectl binaries to test with: kubectl.1.27 and kubectl.1.33 installed
-// beside the one on PATH, or that one alone.
-func kubectls(t *testing.T) map[string]string {
-	t.Helper()
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl is not on PATH")
-	}
-	out := map[string]string{}
-	if real, err := filepath.EvalSymlinks(kubectl); err == nil {
-		for _, v := range []string{"1.27", "1.33"} {
-			if p := filepath.Join(filepath.Dir(real), "kubectl."+v); fileExists(p) {
-				out[v] = p
-			}
-		}
-	}
-	if len(out) == 0 {
-		out["path"] = kubectl
-	}
-	return out
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
 
 const kubectlDaemonSet = `apiVersion: apps/v1
 kind: DaemonSet
@@ -62,7 +31,7 @@ spec:
 // get, rollout status until the controller has rolled it out, apply of a new image (a
 // surge rollout), rollout restart, and delete.
 func TestKubectlDaemonSet(t *testing.T) {
-	bins := kubectls(t)
+	bins := clustertest.Kubectls(t)
 	a := clustertest.StartAPI(t)
 	c, ctx, run := startOn(t, a)
 	hollowNodes(t, c, run, "edge-", 3)
@@ -71,20 +40,8 @@ func TestKubectlDaemonSet(t *testing.T) {
 	for version, kubectl := range bins {
 		t.Run(version, func(t *testing.T) {
 			ns := "v" + strings.ReplaceAll(version, ".", "")
-			kc := func(t *testing.T, args ...string) string {
-				t.Helper()
-				ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-				defer cancel()
-				cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", kubeconfig, "-n", ns}, args...)...)
-				home := filepath.Join(dir, ns)
-				cmd.Env = append(os.Environ(), "HOME="+home, "KUBECACHEDIR="+filepath.Join(home, "cache"))
-				var stdout, stderr bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &stdout, &stderr
-				if err := cmd.Run(); err != nil {
-					t.Fatalf("kubectl %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout.String(), stderr.String())
-				}
-				return stdout.String()
-			}
+			k := clustertest.Kubectl{Bin: kubectl, Kubeconfig: kubeconfig, Namespace: ns, Home: filepath.Join(dir, ns)}
+			kc := func(t *testing.T, args ...string) string { t.Helper(); return k.Must(t, ctx, args...) }
 			manifest := func(image string) string {
 				p := filepath.Join(dir, ns+"-"+image+".yaml")
 				if err := os.WriteFile(p, []byte(strings.Replace(kubectlDaemonSet, "IMAGE", image, 1)), 0o600); err != nil {
